@@ -1,0 +1,18 @@
+#pragma once
+// The subcommands. main.cpp parses argv and calls one of these; each returns the exit code.
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace lightbox::agent::app {
+
+/// `run [--once]`: collect, verify, queue and upload until stopped (or until done with --once).
+int run_command(const std::string& config_path, bool once);
+/// `check`: config problems, then hub / credential / sources / data_dir reachability.
+int check_command(const std::string& config_path);
+/// `status [--json]`: queue counts, backlog, errors, quarantine, sources (read-only).
+int status_command(const std::string& config_path, bool json);
+/// `requeue --all-failed | --id N`: failed items back to verified, quarantined to re-verify.
+int requeue_command(const std::string& config_path, bool all_failed, std::optional<std::int64_t> id);
+
+}  // namespace lightbox::agent::app

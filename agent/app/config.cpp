@@ -1,0 +1,114 @@
+#include "agent/app/config.hpp"
+
+#include <algorithm>
+#include <set>
+
+namespace lightbox::agent::app {
+namespace {
+
+bool is_name(const std::string& s) {
+  if (s.empty() || s.size() > 64) return false;
+  return std::all_of(s.begin(), s.end(), [](unsigned char c) {
+    return std::isalnum(c) || c == '-' || c == '_' || c == '.';
+  });
+}
+
+void read_source(config::Node& n, AgentConfig& cfg, std::set<std::string>& names) {
+  sources::FolderConfig f;
+  n.get("name", f.name, true);
+  if (n.has("name") && !is_name(f.name)) n.problem("name", "must be 1-64 letters, digits, '-', '_' or '.'");
+  if (!f.name.empty() && !names.insert(f.name).second) n.problem("name", "duplicate source name '" + f.name + "'");
+  std::string kind = "folder";
+  n.get_enum("kind", kind, {"folder"}, true);
+  n.get("path", f.path, true);
+  if (n.has("path") && f.path.empty()) n.problem("path", "must not be empty");
+  n.get("recursive", f.recursive);
+  n.get_int("stable_seconds", f.stable_seconds, 1, 86400);
+  n.get_int("poll_seconds", f.poll_seconds, 1, 86400);
+  n.get("include", f.include);
+  n.get("exclude", f.exclude);
+  std::string after = "keep";
+  n.get_enum("after_upload", after, {"keep", "delete", "move"});
+  f.after_upload = after == "delete" ? sources::AfterUpload::del
+                   : after == "move" ? sources::AfterUpload::move
+                                     : sources::AfterUpload::keep;
+  n.get("move_to", f.move_to);
+  if (f.after_upload == sources::AfterUpload::move && f.move_to.empty())
+    n.problem("move_to", "is required when after_upload is \"move\"");
+  n.finish();
+  cfg.sources.push_back(std::move(f));
+}
+
+}  // namespace
+
+AgentConfig parse_config(const nlohmann::json& j, config::Problems& problems) {
+  AgentConfig cfg;
+  config::Node root(j, "", problems);
+
+  auto agent = root.child("agent", true);
+  agent.get("id", cfg.id, true);
+  if (agent.has("id") && !is_name(cfg.id)) agent.problem("id", "must be 1-64 letters, digits, '-', '_' or '.'");
+  agent.get("data_dir", cfg.data_dir, true);
+  if (agent.has("data_dir") && cfg.data_dir.empty()) agent.problem("data_dir", "must not be empty");
+  agent.finish();
+
+  auto hub = root.child("hub", true);
+  hub.get("url", cfg.hub.url, true);
+  if (hub.has("url") && cfg.hub.url.rfind("https://", 0) != 0) hub.problem("url", "must start with https://");
+  hub.get("ca_file", cfg.hub.ca_file);
+  std::string token;
+  hub.get("token", token, true);
+  bool token_problem = false;  // e.g. its ${ENV} was not set: one message is enough
+  for (const auto& e : problems.list()) token_problem = token_problem || e.field == "hub.token";
+  if (hub.has("token") && token.empty() && !token_problem) hub.problem("token", "must not be empty");
+  cfg.hub.token = log::Secret(std::move(token));
+  hub.get_int("connect_timeout_seconds", cfg.hub.connect_timeout_seconds, 1, 600);
+  hub.get_int("timeout_seconds", cfg.hub.timeout_seconds, 1, 86400);
+  hub.finish();
+
+  auto up = root.child("upload");
+  up.get_int("concurrency", cfg.upload.concurrency, 1, 64);
+  up.get_int("retry_initial_seconds", cfg.upload.retry_initial_seconds, 1, 3600);
+  up.get_int("retry_max_seconds", cfg.upload.retry_max_seconds, 1, 86400);
+  if (cfg.upload.retry_max_seconds < cfg.upload.retry_initial_seconds)
+    up.problem("retry_max_seconds", "must be >= upload.retry_initial_seconds");
+  up.finish();
+
+  auto ver = root.child("verify");
+  ver.get("allow_lossy", cfg.verify.dicom.allow_lossy);
+  ver.get("allow_raw_dataset", cfg.verify.dicom.allow_raw_dataset);
+  ver.get("attachments", cfg.verify.attachments);
+  for (std::size_t i = 0; i < cfg.verify.attachments.size(); ++i) {
+    auto& a = cfg.verify.attachments[i];
+    std::transform(a.begin(), a.end(), a.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (a != "pdf" && a != "jpg" && a != "jpeg")
+      problems.add(ver.key_path("attachments") + "[" + std::to_string(i) + "]",
+                   "must be one of: pdf, jpg, jpeg (got '" + a + "')");
+  }
+  ver.finish();
+
+  std::set<std::string> names;
+  auto srcs = root.items("sources", true);
+  if (root.has("sources") && srcs.empty() && j["sources"].is_array() && j["sources"].empty())
+    root.problem("sources", "must list at least one source");
+  for (auto& n : srcs) read_source(n, cfg, names);
+
+  auto lg = root.child("log");
+  lg.get_enum("level", cfg.log.level, {"debug", "info", "warn", "error", "off"});
+  lg.get("file", cfg.log.file);
+  lg.finish();
+
+  root.finish();
+  return cfg;
+}
+
+AgentConfig load_config(const std::string& path, config::Problems& problems) {
+  auto j = config::load_file(path, problems);
+  if (!j) {
+    problems.add("(file)", j.error().message);
+    return {};
+  }
+  return parse_config(*j, problems);
+}
+
+}  // namespace lightbox::agent::app

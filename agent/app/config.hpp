@@ -1,0 +1,53 @@
+#pragma once
+// The agent's typed config, read eagerly from JSONC. Every problem names its full JSON path.
+#include <string>
+#include <vector>
+
+#include "agent/sources/folder_source.hpp"
+#include "agent/verify/verifier.hpp"
+#include "common/config/reader.hpp"
+#include "common/log/logger.hpp"
+
+namespace lightbox::agent::app {
+
+/// `hub` section.
+struct HubConfig {
+  std::string url;
+  std::string ca_file;
+  log::Secret token;
+  std::int64_t connect_timeout_seconds = 10;
+  std::int64_t timeout_seconds = 300;
+};
+
+/// `upload` section.
+struct UploadSection {
+  std::int64_t concurrency = 4;
+  std::int64_t retry_initial_seconds = 1;
+  std::int64_t retry_max_seconds = 300;
+};
+
+/// `log` section.
+struct LogConfig {
+  std::string level = "info";
+  std::string file;
+};
+
+/// The whole agent config.
+struct AgentConfig {
+  std::string id;
+  std::string data_dir;
+  HubConfig hub;
+  UploadSection upload;
+  verify::Policy verify;
+  std::vector<sources::FolderConfig> sources;
+  LogConfig log;
+
+  std::string queue_db() const { return data_dir + "/queue.db"; }
+};
+
+/// Reads a parsed JSON document; problems are added to `problems`, never thrown.
+AgentConfig parse_config(const nlohmann::json& j, config::Problems& problems);
+/// Loads and parses a file. An unreadable or non-JSON file is one problem at the top level.
+AgentConfig load_config(const std::string& path, config::Problems& problems);
+
+}  // namespace lightbox::agent::app

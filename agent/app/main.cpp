@@ -1,0 +1,62 @@
+// lightbox-agent: parses the subcommand and its flags, nothing else.
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <optional>
+#include <string>
+
+#include "agent/app/commands.hpp"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: lightbox-agent <command> --config FILE [options]\n"
+    "  run [--once]                    collect, verify, queue and upload (--once: until nothing is left)\n"
+    "  check                           validate the config, reach the hub and every source\n"
+    "  status [--json]                 queue counts, backlog, recent errors, quarantine\n"
+    "  requeue --all-failed | --id N   retry failed items (or one failed/quarantined item)\n";
+
+int usage(const std::string& problem) {
+  if (!problem.empty()) std::cerr << "lightbox-agent: " << problem << "\n";
+  std::cerr << kUsage;
+  return problem.empty() ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) return usage("missing command");
+  const std::string cmd = argv[1];
+  if (cmd == "--help" || cmd == "-h" || cmd == "help") return usage("");
+  std::string config;
+  bool once = false, json = false, all_failed = false;
+  std::optional<std::int64_t> id;
+  for (int i = 2; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--config" && i + 1 < argc) {
+      config = argv[++i];
+    } else if (a.rfind("--config=", 0) == 0) {
+      config = a.substr(9);
+    } else if (a == "--once") {
+      once = true;
+    } else if (a == "--json") {
+      json = true;
+    } else if (a == "--all-failed") {
+      all_failed = true;
+    } else if (a == "--id" && i + 1 < argc) {
+      char* end = nullptr;
+      long long v = std::strtoll(argv[++i], &end, 10);
+      if (!end || *end != '\0' || v <= 0) return usage("--id needs a positive item number");
+      id = v;
+    } else {
+      return usage("unknown option " + a);
+    }
+  }
+  if (config.empty()) return usage("--config FILE is required");
+  using namespace lightbox::agent::app;
+  if (cmd == "run") return run_command(config, once);
+  if (cmd == "check") return check_command(config);
+  if (cmd == "status") return status_command(config, json);
+  if (cmd == "requeue") return requeue_command(config, all_failed, id);
+  return usage("unknown command " + cmd);
+}

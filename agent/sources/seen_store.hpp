@@ -1,0 +1,49 @@
+#pragma once
+// What every source has already collected (the seen-set) and how its last scan went. Lives in
+// the agent's queue.db next to the queue, so `status` reads one file.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "agent/sources/source.hpp"
+#include "common/sqlite/db.hpp"
+
+namespace lightbox::agent::sources {
+
+/// Size and mtime of a file when it was collected, and its content hash.
+struct SeenEntry {
+  std::uint64_t size = 0;
+  std::int64_t mtime_ns = 0;
+  std::string sha256;
+};
+
+/// Last scan of one source, for `status`.
+struct SourceState {
+  std::string name;
+  std::string kind;
+  std::int64_t last_scan_at_ms = 0;  // 0 = never
+  std::string last_error;
+};
+
+/// The persisted seen-set. Owns its own connection; use from one thread.
+class SeenStore {
+ public:
+  static Result<SeenStore> open(const std::string& db_path);
+
+  /// Every file of `source` collected so far, keyed by relative path.
+  Result<std::map<std::string, SeenEntry>> load(const std::string& source);
+  /// Records a batch in one transaction.
+  Status put(const std::vector<Collected>& batch);
+  /// Remembers the outcome of a scan.
+  Status record_scan(const SourceState& s);
+
+  /// Reads every source's last scan from an open (possibly read-only) queue.db.
+  static Result<std::vector<SourceState>> read_states(sqlite::Db& db);
+
+ private:
+  explicit SeenStore(sqlite::Db db) : db_(std::move(db)) {}
+  sqlite::Db db_;
+};
+
+}  // namespace lightbox::agent::sources
