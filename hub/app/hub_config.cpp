@@ -1,0 +1,63 @@
+#include "hub/app/hub_config.hpp"
+
+#include <algorithm>
+#include <thread>
+
+namespace lightbox::hub::app {
+
+int HubConfig::io_threads() const {
+  if (threads > 0) return static_cast<int>(threads);
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+HubConfig parse_hub_config(const nlohmann::json& j, config::Problems& problems) {
+  HubConfig c;
+  config::Node root(j, "", problems);
+  {
+    auto listen = root.child("listen");
+    listen.get("address", c.listen_address);
+    listen.get_int("port", c.listen_port, 0, 65535);
+    listen.finish();
+  }
+  {
+    auto tls = root.child("tls", true);
+    tls.get("cert_file", c.tls_cert_file, true);
+    tls.get("key_file", c.tls_key_file, true);
+    tls.finish();
+  }
+  root.get("data_dir", c.data_dir, true);
+  if (root.has("data_dir") && c.data_dir.empty()) root.problem("data_dir", "must not be empty");
+  {
+    auto limits = root.child("limits");
+    limits.get_int("max_body_bytes", c.max_body_bytes, 1, INT64_MAX);
+    limits.get_int("header_timeout_seconds", c.header_timeout_seconds, 1, 3600);
+    limits.get_int("idle_timeout_seconds", c.idle_timeout_seconds, 1, 86400);
+    limits.get_int("max_connections", c.max_connections, 1, 1000000);
+    limits.finish();
+  }
+  root.get_int("threads", c.threads, 0, 1024);
+  root.get_int("shutdown_grace_seconds", c.shutdown_grace_seconds, 0, 3600);
+  {
+    auto log = root.child("log");
+    log.get_enum("level", c.log_level, {"debug", "info", "warn", "error", "off"});
+    log.get("file", c.log_file);
+    log.finish();
+  }
+  root.finish();
+  return c;
+}
+
+std::optional<HubConfig> load_hub_config(const std::string& path, config::Problems& problems) {
+  auto j = config::load_file(path, problems);
+  if (!j) {
+    std::string msg = j.error().message;
+    if (msg.rfind(path + ": ", 0) == 0) msg.erase(0, path.size() + 2);
+    problems.add(path, msg);
+    return std::nullopt;
+  }
+  HubConfig c = parse_hub_config(*j, problems);
+  if (!problems.empty()) return std::nullopt;
+  return c;
+}
+
+}  // namespace lightbox::hub::app

@@ -1,0 +1,53 @@
+#pragma once
+// The hub's HTTP API: routes a request head to its handler, authenticates the bearer token,
+// and turns every failure into the JSON error body. No sockets here: the Beast server (or a
+// test) feeds it Requests and body chunks.
+#include <string>
+#include <string_view>
+
+#include "common/log/logger.hpp"
+#include "hub/http/message.hpp"
+#include "hub/index/repository.hpp"
+#include "hub/ingest/pipeline.hpp"
+#include "hub/store/object_store.hpp"
+
+namespace lightbox::hub::http {
+
+/// What a request is, decided from its method and path alone.
+enum class Route { health, put_object, get_object, list_studies, get_study, not_found, method_not_allowed };
+
+/// The route for (method, path); `param` receives the {sha256} / {uid} path segment.
+Route match_route(std::string_view method, std::string_view path, std::string& param);
+
+/// The API handlers. Thread-safe; owns none of its collaborators.
+class Api {
+ public:
+  Api(ingest::Pipeline& pipeline, index::Repository& repo, store::ObjectStore& store, log::Logger& log,
+      std::string version)
+      : pipeline_(pipeline), repo_(repo), store_(store), log_(log), version_(std::move(version)) {}
+
+  /// Decides from the head: an immediate response, or a handler for the body. Never throws.
+  Dispatch begin(const Request& req);
+  /// Whole-request convenience (tests): begin, feed `body` in chunks of `chunk`, finish.
+  Response handle(const Request& req, std::string_view body = {}, std::size_t chunk = 65536);
+
+ private:
+  Dispatch route(const Request& req);
+  Result<index::Credential> authenticate(const Request& req);
+  Dispatch put_object(const Request& req, const index::Credential& who, const std::string& sha);
+  Response get_object(const index::Credential& who, const std::string& sha);
+  Response list_studies(const Request& req, const index::Credential& who);
+  Response get_study(const index::Credential& who, const std::string& uid);
+
+  ingest::Pipeline& pipeline_;
+  index::Repository& repo_;
+  store::ObjectStore& store_;
+  log::Logger& log_;
+  std::string version_;
+};
+
+/// JSON shapes of the study endpoints (contract: "GET /api/v1/studies").
+nlohmann::json to_json(const index::StudySummary& s);
+nlohmann::json to_json(const index::StudyDetail& d);
+
+}  // namespace lightbox::hub::http
