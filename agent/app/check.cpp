@@ -67,17 +67,17 @@ void check_hub(const AgentConfig& cfg, Printer& out) {
   }
 }
 
-void check_source(const sources::FolderConfig& f, Printer& out) {
-  const std::string name = "source " + f.name;
-  std::error_code ec;
-  if (!std::filesystem::exists(f.path, ec)) return out.line(false, name, "folder " + f.path + " does not exist");
-  if (!std::filesystem::is_directory(f.path, ec)) return out.line(false, name, f.path + " is not a folder");
-  DIR* d = ::opendir(f.path.c_str());
-  if (!d) return out.line(false, name, "folder " + f.path + " is not readable (" + std::strerror(errno) + ")");
-  ::closedir(d);
-  if (f.after_upload != sources::AfterUpload::keep && ::access(f.path.c_str(), W_OK) != 0)
-    return out.line(false, name, "folder " + f.path + " is readable but not writable, and after_upload needs to remove files");
-  out.line(true, name, "folder " + f.path + " is readable");
+// Each source checks itself; an in-memory seen-set keeps `check` from touching queue.db.
+void check_sources(const AgentConfig& cfg, Printer& out) {
+  auto seen = sources::SeenStore::open(":memory:");
+  if (!seen) return out.line(false, "sources", "cannot prepare the check: " + seen.error().message);
+  log::Logger quiet(log::Level::off);
+  for (const auto& spec : cfg.sources) {
+    SourceContext ctx{*seen, cfg.data_dir + "/staging/" + spec.name, quiet};
+    auto src = spec.build(ctx);
+    auto r = src->check();
+    out.line(r.ok(), "source " + spec.name, r.ok() ? *r : r.error().message);
+  }
 }
 
 void check_data_dir(const AgentConfig& cfg, Printer& out) {
@@ -120,7 +120,7 @@ int check_command(const std::string& config_path) {
   Printer out;
   out.line(true, "config", config_path + " is valid");
   check_hub(cfg, out);
-  for (const auto& f : cfg.sources) check_source(f, out);
+  check_sources(cfg, out);
   check_data_dir(cfg, out);
   return out.all_ok ? 0 : 1;
 }

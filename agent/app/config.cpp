@@ -14,29 +14,23 @@ bool is_name(const std::string& s) {
 }
 
 void read_source(config::Node& n, AgentConfig& cfg, std::set<std::string>& names) {
-  sources::FolderConfig f;
-  n.get("name", f.name, true);
-  if (n.has("name") && !is_name(f.name)) n.problem("name", "must be 1-64 letters, digits, '-', '_' or '.'");
-  if (!f.name.empty() && !names.insert(f.name).second) n.problem("name", "duplicate source name '" + f.name + "'");
-  std::string kind = "folder";
-  n.get_enum("kind", kind, {"folder"}, true);
-  n.get("path", f.path, true);
-  if (n.has("path") && f.path.empty()) n.problem("path", "must not be empty");
-  n.get("recursive", f.recursive);
-  n.get_int("stable_seconds", f.stable_seconds, 1, 86400);
-  n.get_int("poll_seconds", f.poll_seconds, 1, 86400);
-  n.get("include", f.include);
-  n.get("exclude", f.exclude);
-  std::string after = "keep";
-  n.get_enum("after_upload", after, {"keep", "delete", "move"});
-  f.after_upload = after == "delete" ? sources::AfterUpload::del
-                   : after == "move" ? sources::AfterUpload::move
-                                     : sources::AfterUpload::keep;
-  n.get("move_to", f.move_to);
-  if (f.after_upload == sources::AfterUpload::move && f.move_to.empty())
-    n.problem("move_to", "is required when after_upload is \"move\"");
-  n.finish();
-  cfg.sources.push_back(std::move(f));
+  SourceSpec spec;
+  n.get("name", spec.name, true);
+  if (n.has("name") && !is_name(spec.name)) n.problem("name", "must be 1-64 letters, digits, '-', '_' or '.'");
+  if (!spec.name.empty() && !names.insert(spec.name).second)
+    n.problem("name", "duplicate source name '" + spec.name + "'");
+  std::vector<std::string_view> words;
+  for (const auto& k : source_kinds()) words.push_back(k.kind);
+  n.get_enum("kind", spec.kind, words, true);
+  n.get_int("poll_seconds", spec.poll_seconds, 1, 86400);
+  for (const auto& k : source_kinds()) {
+    if (k.kind == spec.kind) {
+      spec.build = k.parse(n, spec);
+      n.finish();  // unknown keys only make sense once the kind's own keys were read
+      break;
+    }
+  }
+  cfg.sources.push_back(std::move(spec));
 }
 
 }  // namespace

@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/sources/folder_source.hpp"
+#include "agent/app/source_kinds.hpp"
 #include "agent/verify/verifier.hpp"
 #include "common/config/reader.hpp"
 #include "common/log/logger.hpp"
@@ -39,7 +39,7 @@ struct AgentConfig {
   HubConfig hub;
   UploadSection upload;
   verify::Policy verify;
-  std::vector<sources::FolderConfig> sources;
+  std::vector<SourceSpec> sources;
   LogConfig log;
 
   std::string queue_db() const { return data_dir + "/queue.db"; }

@@ -65,9 +65,10 @@ class Runner {
     auto seen = sources::SeenStore::open(cfg_.queue_db());
     if (!seen) return std::move(seen).error();
     seen_ = std::make_unique<sources::SeenStore>(std::move(*seen));
-    for (const auto& f : cfg_.sources) {
-      auto src = std::make_unique<sources::FolderSource>(f, *seen_);
-      by_name_[f.name] = src.get();
+    for (const auto& spec : cfg_.sources) {
+      SourceContext ctx{*seen_, cfg_.data_dir + "/staging/" + spec.name, log_};
+      auto src = spec.build(ctx);
+      by_name_[spec.name] = src.get();
       sources_.push_back(std::move(src));
     }
     ucfg_ = upload_config(cfg_);
@@ -103,7 +104,7 @@ class Runner {
 
  private:
   void scan(sources::Source& src) {
-    sources::SourceState state{src.name(), std::string(src.kind()), queue::unix_now_ms(), {}};
+    sources::SourceState state{src.name(), std::string(src.kind()), queue::unix_now_ms(), {}, src.poll_seconds(), {}};
     auto found = src.scan();
     if (!found) {
       state.last_error = found.error().to_string();
@@ -122,7 +123,7 @@ class Runner {
   // Files still changing after a few rounds are being written and are left for the next run.
   void collect_once() {
     std::int64_t stable = 1;
-    for (const auto& f : cfg_.sources) stable = std::max(stable, f.stable_seconds);
+    for (const auto& src : sources_) stable = std::max(stable, src->stable_seconds());
     for (int round = 0; round < 4 && !cancel_.requested(); ++round) {
       std::size_t pending = 0;
       for (auto& src : sources_) {
@@ -144,7 +145,7 @@ class Runner {
         auto& at = next_at[src.name()];
         if (at <= now) {
           scan(src);
-          at = sources::steady_now_ms() + cfg_.sources[i].poll_seconds * 1000;
+          at = sources::steady_now_ms() + src.poll_seconds() * 1000;
         }
         wake = std::min(wake, at);
       }

@@ -78,6 +78,8 @@ nlohmann::json to_json(const Snapshot& s) {
     nlohmann::json o{{"name", src.name}, {"kind", src.kind}};
     o["last_scan_at"] = src.last_scan_at_ms ? nlohmann::json(iso8601(src.last_scan_at_ms)) : nlohmann::json(nullptr);
     o["last_error"] = src.last_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(src.last_error);
+    o["poll_seconds"] = src.poll_seconds;
+    o["watermark"] = src.watermark.empty() ? nlohmann::json(nullptr) : nlohmann::json(src.watermark);
     j["sources"].push_back(o);
   }
   j["uploaded_bytes"] = s.counts.uploaded_bytes;
@@ -96,8 +98,9 @@ std::string to_text(const Snapshot& s) {
   if (!s.sources.empty()) {
     o << "sources:\n";
     for (const auto& src : s.sources) {
-      o << "  " << src.name << " (" << src.kind << ") last scan "
+      o << "  " << src.name << " (" << src.kind << ", every " << src.poll_seconds << " s) last scan "
         << (src.last_scan_at_ms ? iso8601(src.last_scan_at_ms) : std::string("never"));
+      if (!src.watermark.empty()) o << ", watermark " << src.watermark;
       if (!src.last_error.empty()) o << ", error: " << src.last_error;
       o << "\n";
     }

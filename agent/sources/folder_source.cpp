@@ -29,6 +29,35 @@ bool matches_any(const std::vector<std::string>& globs, const std::string& rel_p
   return false;
 }
 
+FolderConfig parse_folder_config(config::Node& n, FolderConfig f) {
+  n.get("path", f.path, true);
+  if (n.has("path") && f.path.empty()) n.problem("path", "must not be empty");
+  n.get("recursive", f.recursive);
+  n.get_int("stable_seconds", f.stable_seconds, 1, 86400);
+  n.get("include", f.include);
+  n.get("exclude", f.exclude);
+  std::string after = "keep";
+  n.get_enum("after_upload", after, {"keep", "delete", "move"});
+  f.after_upload = after == "delete" ? AfterUpload::del : after == "move" ? AfterUpload::move : AfterUpload::keep;
+  n.get("move_to", f.move_to);
+  if (f.after_upload == AfterUpload::move && f.move_to.empty())
+    n.problem("move_to", "is required when after_upload is \"move\"");
+  return f;
+}
+
+Result<std::string> FolderSource::check() {
+  std::error_code ec;
+  const std::string& p = cfg_.path;
+  if (!fs::exists(p, ec)) return fail(Errc::not_found, "folder " + p + " does not exist", "path");
+  if (!fs::is_directory(p, ec)) return fail(Errc::invalid_config, p + " is not a folder", "path");
+  if (::access(p.c_str(), R_OK | X_OK) != 0)
+    return fail(Errc::forbidden, "folder " + p + " is not readable (" + std::strerror(errno) + ")", "path");
+  if (cfg_.after_upload != AfterUpload::keep && ::access(p.c_str(), W_OK) != 0)
+    return fail(Errc::forbidden, "folder " + p + " is readable but not writable, and after_upload needs to remove files",
+                "after_upload");
+  return "folder " + p + " is readable";
+}
+
 FolderSource::FolderSource(FolderConfig cfg, SeenStore& seen, MonotonicMs now)
     : cfg_(std::move(cfg)), seen_store_(seen), now_(std::move(now)) {}
 

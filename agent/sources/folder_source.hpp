@@ -9,6 +9,7 @@
 
 #include "agent/sources/seen_store.hpp"
 #include "agent/sources/source.hpp"
+#include "common/config/reader.hpp"
 
 namespace lightbox::agent::sources {
 
@@ -28,10 +29,10 @@ struct FolderConfig {
   std::string move_to;
 };
 
-/// Milliseconds on a monotonic clock; injected so tests can move time without sleeping.
-using MonotonicMs = std::function<std::int64_t()>;
-/// The real monotonic clock.
-std::int64_t steady_now_ms();
+/// Reads the folder-specific keys of sources[i] (name, kind and poll_seconds are read by the
+/// caller and passed in `base`); problems carry the full key path.
+FolderConfig parse_folder_config(config::Node& n, FolderConfig base);
+
 
 /// True when `rel_path` (or its file name) matches one of `globs` (fnmatch rules).
 bool matches_any(const std::vector<std::string>& globs, const std::string& rel_path);
@@ -44,6 +45,9 @@ class FolderSource final : public Source {
 
   const std::string& name() const override { return cfg_.name; }
   std::string_view kind() const override { return "folder"; }
+  std::int64_t poll_seconds() const override { return cfg_.poll_seconds; }
+  std::int64_t stable_seconds() const override { return cfg_.stable_seconds; }
+  Result<std::string> check() override;
   Result<std::vector<Candidate>> scan() override;
   std::size_t pending() const override { return pending_.size(); }
   Status mark_collected(const std::vector<Collected>& batch) override;

@@ -11,7 +11,8 @@ Result<SeenStore> SeenStore::open(const std::string& db_path) {
       " mtime_ns INTEGER NOT NULL, sha256 TEXT NOT NULL, PRIMARY KEY(source, rel_path));"
       "CREATE INDEX IF NOT EXISTS seen_sha256 ON seen(sha256);"
       "CREATE TABLE IF NOT EXISTS source_state("
-      " name TEXT PRIMARY KEY, kind TEXT NOT NULL, last_scan_at INTEGER, last_error TEXT);");
+      " name TEXT PRIMARY KEY, kind TEXT NOT NULL, last_scan_at INTEGER, last_error TEXT,"
+      " poll_seconds INTEGER NOT NULL DEFAULT 0, watermark TEXT);");
   if (!s) return std::move(s).error();
   return SeenStore(std::move(*db));
 }
@@ -49,24 +50,46 @@ Status SeenStore::put(const std::vector<Collected>& batch) {
 
 Status SeenStore::record_scan(const SourceState& s) {
   auto st = db_.prepare(
-      "INSERT INTO source_state(name, kind, last_scan_at, last_error) VALUES(?,?,?,?) "
+      "INSERT INTO source_state(name, kind, last_scan_at, last_error, poll_seconds) VALUES(?,?,?,?,?) "
       "ON CONFLICT(name) DO UPDATE SET kind=excluded.kind, last_scan_at=excluded.last_scan_at, "
-      "last_error=excluded.last_error");
+      "last_error=excluded.last_error, poll_seconds=excluded.poll_seconds");
   if (!st) return std::move(st).error();
   st->bind(1, s.name).bind(2, s.kind).bind(3, s.last_scan_at_ms);
   if (s.last_error.empty()) st->bind_null(4); else st->bind(4, s.last_error);
+  st->bind(5, s.poll_seconds);
   return st->run();
+}
+
+Status SeenStore::save_watermark(const std::string& source, const std::string& kind, const std::string& watermark) {
+  auto st = db_.prepare(
+      "INSERT INTO source_state(name, kind, watermark) VALUES(?,?,?) "
+      "ON CONFLICT(name) DO UPDATE SET watermark=excluded.watermark");
+  if (!st) return std::move(st).error();
+  st->bind(1, source).bind(2, kind).bind(3, watermark);
+  return st->run();
+}
+
+Result<std::string> SeenStore::load_watermark(const std::string& source) {
+  auto st = db_.prepare("SELECT watermark FROM source_state WHERE name = ?");
+  if (!st) return std::move(st).error();
+  st->bind(1, source);
+  auto r = st->step();
+  if (!r) return std::move(r).error();
+  if (!*r || st->is_null(0)) return std::string();
+  return st->text(0);
 }
 
 Result<std::vector<SourceState>> SeenStore::read_states(sqlite::Db& db) {
   std::vector<SourceState> out;
-  auto st = db.prepare("SELECT name, kind, last_scan_at, last_error FROM source_state ORDER BY name");
+  auto st = db.prepare(
+      "SELECT name, kind, last_scan_at, last_error, poll_seconds, watermark FROM source_state ORDER BY name");
   if (!st) return out;  // table not created yet: no scans so far
   for (;;) {
     auto r = st->step();
     if (!r) return std::move(r).error();
     if (!*r) break;
-    out.push_back(SourceState{st->text(0), st->text(1), st->is_null(2) ? 0 : st->int64(2), st->text(3)});
+    out.push_back(SourceState{st->text(0), st->text(1), st->is_null(2) ? 0 : st->int64(2), st->text(3),
+                              st->int64(4), st->text(5)});
   }
   return out;
 }

@@ -24,6 +24,8 @@ struct SourceState {
   std::string kind;
   std::int64_t last_scan_at_ms = 0;  // 0 = never
   std::string last_error;
+  std::int64_t poll_seconds = 0;
+  std::string watermark;             // a source's persisted cursor, shown by `status` (may be empty)
 };
 
 /// The persisted seen-set. Owns its own connection; use from one thread.
@@ -35,8 +37,12 @@ class SeenStore {
   Result<std::map<std::string, SeenEntry>> load(const std::string& source);
   /// Records a batch in one transaction.
   Status put(const std::vector<Collected>& batch);
-  /// Remembers the outcome of a scan.
+  /// Remembers the outcome of a scan (the watermark column is left as it is).
   Status record_scan(const SourceState& s);
+  /// Persists a source's cursor (for example a view's (timestamp, key) watermark, as JSON text).
+  Status save_watermark(const std::string& source, const std::string& kind, const std::string& watermark);
+  /// The cursor saved last, or empty when none was saved.
+  Result<std::string> load_watermark(const std::string& source);
 
   /// Reads every source's last scan from an open (possibly read-only) queue.db.
   static Result<std::vector<SourceState>> read_states(sqlite::Db& db);

@@ -1,4 +1,5 @@
 #include "agent/app/config.hpp"
+#include "agent/sources/folder_source.hpp"
 
 #include <cstdlib>
 
@@ -42,10 +43,41 @@ TEST_CASE("a valid config becomes typed structs, ${ENV} substituted") {
   CHECK(cfg.upload.concurrency == 2);
   CHECK(cfg.upload.retry_max_seconds == 300);
   REQUIRE(cfg.sources.size() == 1);
-  CHECK(cfg.sources[0].stable_seconds == 3);
-  CHECK(cfg.sources[0].after_upload == sources::AfterUpload::move);
-  CHECK(cfg.sources[0].include == std::vector<std::string>{"*.dcm"});
+  CHECK(cfg.sources[0].name == "ct");
+  CHECK(cfg.sources[0].kind == "folder");
+  CHECK(cfg.sources[0].poll_seconds == 5);
+  auto seen = sources::SeenStore::open(":memory:");
+  REQUIRE(seen.ok());
+  log::Logger quiet(log::Level::off);
+  auto src = cfg.sources[0].build(app::SourceContext{*seen, "/tmp/unused", quiet});
+  REQUIRE(src);
+  CHECK(src->name() == "ct");
+  CHECK(src->kind() == "folder");
+  CHECK(src->stable_seconds() == 3);
+  CHECK(src->poll_seconds() == 5);
   CHECK(cfg.queue_db() == "/var/lib/lightbox/queue.db");
+}
+
+TEST_CASE("folder keys become a typed FolderConfig") {
+  config::Problems p;
+  auto j = config::load_text(R"({"path": "/data/ct", "stable_seconds": 3, "include": ["*.dcm"],
+                                 "after_upload": "move", "move_to": "/data/done"})", p);
+  REQUIRE(j.ok());
+  config::Node n(*j, "sources[0]", p);
+  auto f = sources::parse_folder_config(n, sources::FolderConfig{});
+  n.finish();
+  CHECK_MESSAGE(p.empty(), p.to_string());
+  CHECK(f.stable_seconds == 3);
+  CHECK(f.after_upload == sources::AfterUpload::move);
+  CHECK(f.include == std::vector<std::string>{"*.dcm"});
+}
+
+TEST_CASE("an unknown source kind names the allowed words") {
+  ::setenv("LB_TEST_TOKEN", "x", 1);
+  config::Problems p;
+  (void)parse(R"({"agent": {"id": "a", "data_dir": "/d"}, "hub": {"url": "https://h", "token": "t"},
+                  "sources": [{"name": "x", "kind": "carrier-pigeon"}]})", p);
+  CHECK(has_problem(p, "sources[0].kind", "must be one of: folder"));
 }
 
 TEST_CASE("a missing environment variable names the key") {
