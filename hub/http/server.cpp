@@ -41,6 +41,8 @@ namespace {
 
 constexpr std::size_t kChunkBytes = 256 * 1024;
 constexpr std::uint32_t kHeaderLimit = 16 * 1024;
+// Largest body of a refused request that is read and dropped so the client gets the answer.
+constexpr std::uint64_t kDrainLimit = 64ull << 20;
 
 Status load_tls(ssl::context& ctx, const std::string& cert, const std::string& key) {
   ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
@@ -210,7 +212,18 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void on_dispatch(Dispatch d) {
-    if (d.response) return respond(std::move(*d.response), false);
+    if (d.response) {
+      // A refusal before the body (401, 403, 400...). A client that did not ask with
+      // "Expect: 100-continue" is already streaming the body; closing on it with unread bytes
+      // makes the kernel send RST, and the client sees a broken pipe instead of our answer.
+      // So a body of reasonable size is read and dropped first, and the connection stays usable.
+      const bool drainable = !req_.content_length || *req_.content_length <= kDrainLimit;
+      if (!parser_->is_done() && !expect_continue_ && drainable) {
+        refusal_ = std::move(*d.response);
+        return read_body();
+      }
+      return respond(std::move(*d.response), false);
+    }
     body_ = std::move(d.body);
     if (expect_continue_ && !parser_->is_done()) {
       auto res = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_, 11);
@@ -225,6 +238,11 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void read_body() {
+    if (parser_->is_done() && refusal_) {
+      Response r = std::move(*refusal_);
+      refusal_.reset();
+      return respond(std::move(r), false);
+    }
     if (parser_->is_done()) return finish_body();
     auto& b = parser_->get().body();
     b.data = chunk_.data();
@@ -247,7 +265,7 @@ class Session : public std::enable_shared_from_this<Session> {
       srv_.log.debug("hub.http", "request body aborted", {{"remote", remote_}, {"error", ec.message()}});
       return close();
     }
-    if (got > 0) {
+    if (got > 0 && body_) {  // no handler while draining a refused request's body
       if (auto s = body_->write(chunk_.data(), got); !s) {
         body_.reset();
         return respond(Response::error(s.error()), true);
@@ -348,6 +366,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<bhttp::request_parser<bhttp::buffer_body>> parser_;
   std::vector<char> chunk_;
   std::unique_ptr<BodyHandler> body_;
+  std::optional<Response> refusal_;  // answer to send once the refused request's body is drained
   Request req_;
   std::string remote_;
   Clock::time_point started_ = Clock::now();
