@@ -15,8 +15,10 @@
 #include "hub/app/hub_config.hpp"
 #include "hub/http/api.hpp"
 #include "hub/http/server.hpp"
+#include "hub/index/record_repository.hpp"
 #include "hub/index/repository.hpp"
 #include "hub/ingest/pipeline.hpp"
+#include "hub/records/service.hpp"
 #include "hub/store/object_store.hpp"
 
 #ifndef LIGHTBOX_VERSION
@@ -119,8 +121,12 @@ int run_serve(const Args& args) {
   auto repo = index::SqliteRepository::open(cfg->index_path());
   if (!repo) return print_error(repo.error());
 
+  auto record_repo = index::SqliteRecordRepository::open(cfg->index_path());
+  if (!record_repo) return print_error(record_repo.error());
+
   ingest::Pipeline pipeline(**store, **repo, *log, static_cast<std::uint64_t>(cfg->max_body_bytes));
-  http::Api api(pipeline, **repo, **store, *log, LIGHTBOX_VERSION);
+  records::RecordService record_service(**record_repo, *log);
+  http::Api api(pipeline, **repo, **store, record_service, *log, LIGHTBOX_VERSION);
   http::ServerOptions opts;
   opts.address = cfg->listen_address;
   opts.port = static_cast<std::uint16_t>(cfg->listen_port);
@@ -162,6 +168,9 @@ int run_check(const Args& args) {
       std::filesystem::remove(probe, ec);
       if (auto repo = index::SqliteRepository::open(cfg->index_path()); !repo)
         problems.add("data_dir", "index " + cfg->index_path() + " cannot be opened: " + repo.error().message);
+      else if (auto records = index::SqliteRecordRepository::open(cfg->index_path()); !records)
+        problems.add("data_dir", "records index " + cfg->index_path() + " cannot be opened: " +
+                                     records.error().message);
     }
   }
   if (!problems.empty()) {

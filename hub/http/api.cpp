@@ -1,6 +1,5 @@
 #include "hub/http/api.hpp"
 
-#include <charconv>
 #include <climits>
 
 #include <strings.h>
@@ -18,21 +17,6 @@ constexpr std::int64_t kMaxListLimit = 1000;
 Response internal_error(log::Logger& log, const char* where, const char* what) {
   log.error("hub.http", "unhandled exception", {{"where", where}, {"what", what}});
   return Response::error(fail(Errc::internal, "internal error"));
-}
-
-// Parses a non-negative integer query parameter within [min, max].
-Result<std::int64_t> int_param(std::string_view query, std::string_view key, std::int64_t def,
-                               std::int64_t min, std::int64_t max) {
-  auto v = query_param(query, key);
-  if (!v) return def;
-  std::int64_t out = 0;
-  auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
-  if (ec != std::errc() || p != v->data() + v->size() || out < min || out > max)
-    return fail(Errc::invalid_argument,
-                std::string(key) + " must be an integer in [" + std::to_string(min) + ", " +
-                    std::to_string(max) + "]",
-                std::string(key));
-  return out;
 }
 
 // Feeds the body into one ingest Upload and answers with its receipt.
@@ -86,7 +70,7 @@ Route match_route(std::string_view method, std::string_view path, std::string& p
     param = url_decode(rest);
     return only("GET", Route::get_study);
   }
-  return Route::not_found;
+  return match_records_route(method, path, param);
 }
 
 Dispatch Api::begin(const Request& req) {
@@ -135,6 +119,16 @@ Dispatch Api::route(const Request& req) {
       return now(list_studies(req, *who));
     case Route::get_study:
       return now(get_study(*who, param));
+    case Route::post_records:
+      return post_records(req, *who);
+    case Route::get_record_versions:
+      return now(get_record_versions(*who, param));
+    case Route::list_exams:
+      return now(list_exams(req, *who));
+    case Route::get_exam:
+      return now(get_exam(*who, param));
+    case Route::list_tasks:
+      return now(list_tasks(req, *who));
     default:
       return now(Response::error(fail(Errc::internal, "unrouted request")));
   }

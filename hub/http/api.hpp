@@ -9,22 +9,43 @@
 #include "hub/http/message.hpp"
 #include "hub/index/repository.hpp"
 #include "hub/ingest/pipeline.hpp"
+#include "hub/records/service.hpp"
 #include "hub/store/object_store.hpp"
 
 namespace lightbox::hub::http {
 
 /// What a request is, decided from its method and path alone.
-enum class Route { health, put_object, get_object, list_studies, get_study, not_found, method_not_allowed };
+enum class Route {
+  health,
+  put_object,
+  get_object,
+  list_studies,
+  get_study,
+  post_records,
+  get_record_versions,
+  list_exams,
+  get_exam,
+  list_tasks,
+  not_found,
+  method_not_allowed
+};
 
 /// The route for (method, path); `param` receives the {sha256} / {uid} path segment.
 Route match_route(std::string_view method, std::string_view path, std::string& param);
+/// The records routes (records_routes.cpp); `param` receives "{kind}/{key}" (raw) or the exam key.
+Route match_records_route(std::string_view method, std::string_view path, std::string& param);
 
 /// The API handlers. Thread-safe; owns none of its collaborators.
 class Api {
  public:
-  Api(ingest::Pipeline& pipeline, index::Repository& repo, store::ObjectStore& store, log::Logger& log,
-      std::string version)
-      : pipeline_(pipeline), repo_(repo), store_(store), log_(log), version_(std::move(version)) {}
+  Api(ingest::Pipeline& pipeline, index::Repository& repo, store::ObjectStore& store,
+      records::RecordService& records, log::Logger& log, std::string version)
+      : pipeline_(pipeline),
+        repo_(repo),
+        store_(store),
+        records_(records),
+        log_(log),
+        version_(std::move(version)) {}
 
   /// Decides from the head: an immediate response, or a handler for the body. Never throws.
   Dispatch begin(const Request& req);
@@ -38,10 +59,17 @@ class Api {
   Response get_object(const index::Credential& who, const std::string& sha);
   Response list_studies(const Request& req, const index::Credential& who);
   Response get_study(const index::Credential& who, const std::string& uid);
+  // Records routes, in records_routes.cpp.
+  Dispatch post_records(const Request& req, const index::Credential& who);
+  Response get_record_versions(const index::Credential& who, const std::string& kind_and_key);
+  Response list_exams(const Request& req, const index::Credential& who);
+  Response get_exam(const index::Credential& who, const std::string& key);
+  Response list_tasks(const Request& req, const index::Credential& who);
 
   ingest::Pipeline& pipeline_;
   index::Repository& repo_;
   store::ObjectStore& store_;
+  records::RecordService& records_;
   log::Logger& log_;
   std::string version_;
 };

@@ -1,5 +1,7 @@
 #include "hub/http/message.hpp"
 
+#include <charconv>
+
 #include <strings.h>
 
 namespace lightbox::hub::http {
@@ -77,6 +79,19 @@ std::optional<std::string> query_param(std::string_view query, std::string_view 
     query.remove_prefix(amp + 1);
   }
   return std::nullopt;
+}
+
+Result<std::int64_t> int_param(std::string_view query, std::string_view key, std::int64_t def, std::int64_t min,
+                               std::int64_t max) {
+  auto v = query_param(query, key);
+  if (!v) return def;
+  std::int64_t out = 0;
+  auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
+  if (ec != std::errc() || p != v->data() + v->size() || out < min || out > max)
+    return fail(Errc::invalid_argument,
+                std::string(key) + " must be an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]",
+                std::string(key));
+  return out;
 }
 
 }  // namespace lightbox::hub::http

@@ -65,5 +65,8 @@ struct Dispatch {
 std::string url_decode(std::string_view s);
 /// Value of `key` in a query string (decoded), or nullopt.
 std::optional<std::string> query_param(std::string_view query, std::string_view key);
+/// Integer query parameter `key` within [min, max], `def` when absent; invalid_argument naming it.
+Result<std::int64_t> int_param(std::string_view query, std::string_view key, std::int64_t def, std::int64_t min,
+                               std::int64_t max);
 
 }  // namespace lightbox::hub::http

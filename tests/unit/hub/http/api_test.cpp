@@ -21,8 +21,11 @@ struct Fixture {
   log::Logger log{log::Level::off};
   store::MemoryObjectStore store{dir / "staging"};
   std::unique_ptr<index::SqliteRepository> repo = index::SqliteRepository::open(dir / "index.db").value();
+  std::unique_ptr<index::SqliteRecordRepository> record_repo =
+      index::SqliteRecordRepository::open(dir / "index.db").value();
+  records::RecordService records{*record_repo, log};
   ingest::Pipeline pipeline{store, *repo, log, 1 << 20};
-  http::Api api{pipeline, *repo, store, log, "1.2.3"};
+  http::Api api{pipeline, *repo, store, records, log, "1.2.3"};
 
   Fixture() {
     REQUIRE(repo->create_institution("h1", "H1").ok());
@@ -211,7 +214,7 @@ TEST_CASE("api: a full disk is 507 storage_full, an exception is 500 JSON, nothi
   for (bool throws : {false, true}) {
     FailingStore failing(fx.store, throws);
     ingest::Pipeline pipeline(failing, *fx.repo, fx.log, 1 << 20);
-    http::Api api(pipeline, *fx.repo, failing, fx.log, "t");
+    http::Api api(pipeline, *fx.repo, failing, fx.records, fx.log, "t");
     const std::string bytes = "some bytes";
     auto r = Fixture::req("PUT", "/api/v1/objects/" + hash::sha256_hex(bytes));
     r.headers.emplace_back("X-Lightbox-Kind", "attachment");
@@ -220,4 +223,119 @@ TEST_CASE("api: a full disk is 507 storage_full, an exception is 500 JSON, nothi
     CHECK(body_json(resp)["error"] == (throws ? "internal" : "storage_full"));
     CHECK(fx.repo->find_object(hash::sha256_hex(bytes), "h1").error().code == Errc::not_found);
   }
+}
+
+TEST_CASE("routing: records, exams and tasks") {
+  std::string p;
+  CHECK(http::match_route("POST", "/api/v1/records", p) == Route::post_records);
+  CHECK(http::match_route("POST", "/api/v1/records/", p) == Route::post_records);
+  CHECK(http::match_route("GET", "/api/v1/records", p) == Route::method_not_allowed);
+  CHECK(http::match_route("GET", "/api/v1/records/exam/E%2F1", p) == Route::get_record_versions);
+  CHECK(p == "exam/E%2F1");
+  CHECK(http::match_route("POST", "/api/v1/records/exam/E1", p) == Route::method_not_allowed);
+  CHECK(http::match_route("GET", "/api/v1/records/exam", p) == Route::not_found);
+  CHECK(http::match_route("GET", "/api/v1/records/exam/", p) == Route::not_found);
+  CHECK(http::match_route("GET", "/api/v1/records/exam/E1/x", p) == Route::not_found);
+  CHECK(http::match_route("GET", "/api/v1/exams", p) == Route::list_exams);
+  CHECK(http::match_route("GET", "/api/v1/exams/E%201", p) == Route::get_exam);
+  CHECK(p == "E 1");
+  CHECK(http::match_route("DELETE", "/api/v1/exams/E1", p) == Route::method_not_allowed);
+  CHECK(http::match_route("GET", "/api/v1/exams/E1/report", p) == Route::not_found);
+  CHECK(http::match_route("GET", "/api/v1/tasks", p) == Route::list_tasks);
+  CHECK(http::match_route("POST", "/api/v1/tasks", p) == Route::method_not_allowed);
+  CHECK(http::match_route("GET", "/api/v1/examsx", p) == Route::not_found);
+}
+
+namespace {
+
+Response post_records(Fixture& fx, const std::string& body, const std::string& batch_header,
+                      const std::string& token = kToken1) {
+  auto r = Fixture::req("POST", "/api/v1/records", token);
+  if (!batch_header.empty()) r.headers.emplace_back("X-Lightbox-Batch", batch_header);
+  r.content_length = body.size();
+  return fx.api.handle(r, body, 5);
+}
+
+}  // namespace
+
+TEST_CASE("api: POST /api/v1/records stores a batch, checks its hash and rejects bad records one by one") {
+  Fixture fx;
+  const std::string body = R"({"records":[
+    {"kind":"exam","key":"E1","version":"2026-11-28T08:00:00Z","fields":{"patient_id":"P1","accession_number":"A1"}},
+    {"kind":"exam","key":"E2","version":"2026-11-28T08:00:00Z","fields":{"patient_id":"P1","performed":"soon"}},
+    {"kind":"report","key":"R1","version":"1","fields":{"exam_key":"E1","impression":"未见异常"}}]})";
+  const std::string sha = hash::sha256_hex(body);
+
+  auto resp = post_records(fx, body, "");
+  CHECK(resp.status == 400);
+  CHECK(body_json(resp)["field"] == "X-Lightbox-Batch");
+  resp = post_records(fx, body, hash::sha256_hex("other"));
+  CHECK(resp.status == 400);
+  CHECK(body_json(resp)["error"] == "hash_mismatch");
+  CHECK(fx.api.handle(Fixture::req("GET", "/api/v1/exams/E1")).status == 404);
+
+  resp = post_records(fx, body, sha, "");
+  CHECK(resp.status == 401);
+
+  resp = post_records(fx, body, sha);
+  REQUIRE(resp.status == 200);
+  auto j = body_json(resp);
+  CHECK(j["sha256"] == sha);
+  CHECK(j["outcome"] == "Stored");
+  CHECK(j["stored"] == 2);
+  CHECK(j["already_stored"] == 0);
+  REQUIRE(j["rejected"].size() == 1);
+  CHECK(j["rejected"][0] == nlohmann::json::parse(R"J({"index":1,"kind":"exam","key":"E2","error":"invalid_argument",
+      "message":"fields.performed must be an ISO-8601 date or time (2026-11-28T08:00:00Z)","field":"fields.performed"})J"));
+
+  resp = post_records(fx, body, sha);  // the agent retried after a lost answer
+  REQUIRE(resp.status == 200);
+  CHECK(body_json(resp)["stored"] == 0);
+  CHECK(body_json(resp)["already_stored"] == 2);
+
+  resp = fx.api.handle(Fixture::req("GET", "/api/v1/exams/E1"));
+  REQUIRE(resp.status == 200);
+  CHECK(body_json(resp)["report"]["fields"]["impression"] == "未见异常");
+  resp = fx.api.handle(Fixture::req("GET", "/api/v1/exams?patient=P1"));
+  REQUIRE(resp.status == 200);
+  CHECK(body_json(resp)["exams"].size() == 1);
+  resp = fx.api.handle(Fixture::req("GET", "/api/v1/records/report/R1"));
+  REQUIRE(resp.status == 200);
+  CHECK(body_json(resp)["versions"].size() == 1);
+  CHECK(fx.api.handle(Fixture::req("GET", "/api/v1/records/visit/R1")).status == 400);
+  CHECK(fx.api.handle(Fixture::req("GET", "/api/v1/records/report/R9")).status == 404);
+  CHECK(fx.api.handle(Fixture::req("GET", "/api/v1/tasks?limit=0")).status == 400);
+  resp = fx.api.handle(Fixture::req("GET", "/api/v1/tasks?source=ris"));
+  REQUIRE(resp.status == 200);
+  CHECK(body_json(resp)["tasks"].empty());
+
+  // Another institution sees none of it.
+  CHECK(fx.api.handle(Fixture::req("GET", "/api/v1/exams/E1", kToken2)).status == 404);
+  CHECK(fx.api.handle(Fixture::req("GET", "/api/v1/records/report/R1", kToken2)).status == 404);
+  CHECK(body_json(fx.api.handle(Fixture::req("GET", "/api/v1/exams?patient=P1", kToken2)))["exams"].empty());
+}
+
+TEST_CASE("api: records batches over the limit are 413, a body that is not a batch is 400") {
+  Fixture fx;
+  auto r = Fixture::req("POST", "/api/v1/records");
+  r.headers.emplace_back("X-Lightbox-Batch", std::string(64, 'a'));
+  r.content_length = records::kMaxBatchBytes + 1;
+  auto d = fx.api.begin(r);
+  REQUIRE(d.response.has_value());
+  CHECK(d.response->status == 413);
+
+  // Without a Content-Length the limit holds while the body streams in.
+  r.content_length.reset();
+  d = fx.api.begin(r);
+  REQUIRE(d.body);
+  const std::string mib(1 << 20, ' ');
+  Status last;
+  for (int i = 0; i <= 32 && last.ok(); ++i) last = d.body->write(mib.data(), mib.size());
+  REQUIRE_FALSE(last.ok());
+  CHECK(last.error().code == Errc::payload_too_large);
+
+  const std::string not_json = "records: none";
+  auto resp = post_records(fx, not_json, hash::sha256_hex(not_json));
+  CHECK(resp.status == 400);
+  CHECK(body_json(resp)["error"] == "invalid_argument");
 }
