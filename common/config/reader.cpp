@@ -168,7 +168,7 @@ void Node::get_int(std::string_view key, std::int64_t& out, std::int64_t min, st
   std::int64_t v = out;
   std::size_t before = problems_->list().size();
   get(key, v, required);
-  if (problems_->list().size() != before) return;
+  if (problems_->list().size() != before || !has(key)) return;  // absent: the default stands unchecked
   if (v < min) return problem(key, "must be >= " + std::to_string(min));
   if (v > max) return problem(key, "must be <= " + std::to_string(max));
   out = v;
@@ -178,7 +178,7 @@ void Node::get_enum(std::string_view key, std::string& out, std::vector<std::str
   std::string v = out;
   std::size_t before = problems_->list().size();
   get(key, v, required);
-  if (problems_->list().size() != before) return;
+  if (problems_->list().size() != before || !has(key)) return;
   if (std::find(allowed.begin(), allowed.end(), v) == allowed.end()) {
     std::string words;
     for (auto a : allowed) words += (words.empty() ? "" : ", ") + std::string(a);
@@ -218,6 +218,16 @@ std::vector<Node> Node::items(std::string_view key, bool required) {
       continue;
     }
     out.emplace_back((*v)[i], p, *problems_);
+  }
+  return out;
+}
+
+std::vector<std::string> Node::keys() {
+  std::vector<std::string> out;
+  if (!j_->is_object()) return out;
+  for (auto it = j_->begin(); it != j_->end(); ++it) {
+    out.push_back(it.key());
+    seen_.push_back(it.key());
   }
   return out;
 }

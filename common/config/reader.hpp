@@ -63,6 +63,8 @@ class Node {
 
   /// Records a problem about `key` (used for cross-field rules).
   void problem(std::string_view key, std::string message);
+  /// Keys of this object (sorted), each marked as read (for maps such as view field maps).
+  std::vector<std::string> keys();
   /// Reports every key of this object that no getter asked for.
   void finish();
 

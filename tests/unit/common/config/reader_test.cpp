@@ -100,3 +100,17 @@ TEST_CASE("invalid JSON is an error value, not an exception") {
   auto arr = load_text("[1,2]", p);
   CHECK_FALSE(arr.ok());
 }
+
+TEST_CASE("an absent optional key keeps its default without range or enum checks") {
+  Problems p;
+  auto j = load_text(R"({})", p);
+  REQUIRE(j.ok());
+  Node root(*j, "", p);
+  std::int64_t poll = 0;  // "unset" sentinel outside the allowed range
+  root.get_int("poll_seconds", poll, 1, 60);
+  std::string mode;       // empty default, not one of the words
+  root.get_enum("mode", mode, {"keep", "move"});
+  CHECK(p.empty());
+  CHECK(poll == 0);
+  CHECK(mode.empty());
+}
