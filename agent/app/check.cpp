@@ -73,7 +73,7 @@ void check_sources(const AgentConfig& cfg, Printer& out) {
   if (!seen) return out.line(false, "sources", "cannot prepare the check: " + seen.error().message);
   log::Logger quiet(log::Level::off);
   for (const auto& spec : cfg.sources) {
-    SourceContext ctx{*seen, cfg.data_dir + "/staging/" + spec.name, quiet};
+    SourceContext ctx{*seen, cfg.data_dir + "/staging/" + spec.name, quiet, ":memory:"};
     auto src = spec.build(ctx);
     auto r = src->check();
     out.line(r.ok(), "source " + spec.name, r.ok() ? *r : r.error().message);

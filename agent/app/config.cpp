@@ -33,6 +33,39 @@ void read_source(config::Node& n, AgentConfig& cfg, std::set<std::string>& names
   cfg.sources.push_back(std::move(spec));
 }
 
+// `upload.bandwidth`: {"default_mbps": 0, "windows": [{"days": [...], "start": "08:00", "end": "18:00", "mbps": 20}]}
+void read_bandwidth(config::Node bw, upload::BandwidthPolicy& out, config::Problems& problems) {
+  bw.get("default_mbps", out.default_mbps);
+  if (out.default_mbps < 0) bw.problem("default_mbps", "must be >= 0 (0 = unlimited)");
+  auto windows = bw.items("windows");
+  for (std::size_t i = 0; i < windows.size(); ++i) {
+    auto& w = windows[i];
+    upload::BandwidthWindow win;
+    std::vector<std::string> days;
+    std::string start, end;
+    w.get("days", days, true);
+    w.get("start", start, true);
+    w.get("end", end, true);
+    w.get("mbps", win.mbps, true);
+    for (std::size_t d = 0; d < days.size(); ++d) {
+      auto day = upload::parse_weekday(days[d]);
+      if (!day) problems.add(w.key_path("days") + "[" + std::to_string(d) + "]", "must be one of mon, tue, wed, thu, fri, sat, sun (got '" + days[d] + "')");
+      else win.days.push_back(*day);
+    }
+    if (w.has("days") && days.empty()) w.problem("days", "must name at least one day");
+    auto s = upload::parse_clock(start), e = upload::parse_clock(end);
+    if (w.has("start") && !s) w.problem("start", "must be HH:MM (local time)");
+    if (w.has("end") && !e) w.problem("end", "must be HH:MM (local time)");
+    if (s) win.start_minute = *s;
+    if (e) win.end_minute = *e;
+    if (s && e && *s == *e) w.problem("end", "must differ from start");
+    if (win.mbps < 0) w.problem("mbps", "must be >= 0 (0 = unlimited)");
+    w.finish();
+    out.windows.push_back(std::move(win));
+  }
+  bw.finish();
+}
+
 }  // namespace
 
 AgentConfig parse_config(const nlohmann::json& j, config::Problems& problems) {
@@ -44,6 +77,7 @@ AgentConfig parse_config(const nlohmann::json& j, config::Problems& problems) {
   if (agent.has("id") && !is_name(cfg.id)) agent.problem("id", "must be 1-64 letters, digits, '-', '_' or '.'");
   agent.get("data_dir", cfg.data_dir, true);
   if (agent.has("data_dir") && cfg.data_dir.empty()) agent.problem("data_dir", "must not be empty");
+  agent.get_int("min_free_mb", cfg.min_free_mb, 0, 1 << 20);
   agent.finish();
 
   auto hub = root.child("hub", true);
@@ -66,6 +100,8 @@ AgentConfig parse_config(const nlohmann::json& j, config::Problems& problems) {
   up.get_int("retry_max_seconds", cfg.upload.retry_max_seconds, 1, 86400);
   if (cfg.upload.retry_max_seconds < cfg.upload.retry_initial_seconds)
     up.problem("retry_max_seconds", "must be >= upload.retry_initial_seconds");
+  up.get_int("stop_grace_seconds", cfg.upload.stop_grace_seconds, 0, 3600);
+  if (up.has("bandwidth")) read_bandwidth(up.child("bandwidth"), cfg.upload.bandwidth, problems);
   up.finish();
 
   auto ver = root.child("verify");
@@ -96,13 +132,22 @@ AgentConfig parse_config(const nlohmann::json& j, config::Problems& problems) {
   return cfg;
 }
 
-AgentConfig load_config(const std::string& path, config::Problems& problems) {
-  auto j = config::load_file(path, problems);
-  if (!j) {
-    problems.add("(file)", j.error().message);
-    return {};
+AgentConfig load_config(const std::string& path, config::Problems& problems, ConfigUse use) {
+  config::Problems all;
+  auto j = config::load_file(path, all);
+  AgentConfig cfg;
+  if (!j)
+    all.add("(file)", j.error().message);
+  else
+    cfg = parse_config(*j, all);
+  for (const auto& e : all.list()) {
+    // status/requeue only read the local queue: an unset secret (${ENV} or ${file:...}) is
+    // the service's business, not theirs.
+    const bool secret_missing = e.message.rfind("environment variable ", 0) == 0 || e.message.rfind("secret file ", 0) == 0;
+    if (use == ConfigUse::local && secret_missing) continue;
+    problems.add(e.field, e.message);
   }
-  return parse_config(*j, problems);
+  return cfg;
 }
 
 }  // namespace lightbox::agent::app

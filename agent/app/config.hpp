@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "agent/app/source_kinds.hpp"
+#include "agent/upload/rate_limit.hpp"
 #include "agent/verify/verifier.hpp"
 #include "common/config/reader.hpp"
 #include "common/log/logger.hpp"
@@ -24,6 +25,8 @@ struct UploadSection {
   std::int64_t concurrency = 4;
   std::int64_t retry_initial_seconds = 1;
   std::int64_t retry_max_seconds = 300;
+  upload::BandwidthPolicy bandwidth;    // `upload.bandwidth`: cap + calendar windows (local time)
+  std::int64_t stop_grace_seconds = 10; // on SIGTERM, in-flight transfers get this long to finish
 };
 
 /// `log` section.
@@ -36,6 +39,7 @@ struct LogConfig {
 struct AgentConfig {
   std::string id;
   std::string data_dir;
+  std::int64_t min_free_mb = 256;  // `agent.min_free_mb`: collection pauses below this much free space
   HubConfig hub;
   UploadSection upload;
   verify::Policy verify;
@@ -47,7 +51,11 @@ struct AgentConfig {
 
 /// Reads a parsed JSON document; problems are added to `problems`, never thrown.
 AgentConfig parse_config(const nlohmann::json& j, config::Problems& problems);
+/// What the config is loaded for: `run`/`check` need everything; `status`/`requeue` only touch
+/// the local queue and ignore secrets that cannot be resolved.
+enum class ConfigUse { run, local };
+
 /// Loads and parses a file. An unreadable or non-JSON file is one problem at the top level.
-AgentConfig load_config(const std::string& path, config::Problems& problems);
+AgentConfig load_config(const std::string& path, config::Problems& problems, ConfigUse use = ConfigUse::run);
 
 }  // namespace lightbox::agent::app

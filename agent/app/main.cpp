@@ -14,7 +14,7 @@ constexpr const char* kUsage =
     "  run [--once]                    collect, verify, queue and upload (--once: until nothing is left)\n"
     "  check                           validate the config, reach the hub and every source\n"
     "  status [--json]                 queue counts, backlog, recent errors, quarantine\n"
-    "  requeue --all-failed | --id N   retry failed items (or one failed/quarantined item)\n";
+    "  requeue --all-failed | --id N   retry failed and quarantined items (or one of them)\n";
 
 int usage(const std::string& problem) {
   if (!problem.empty()) std::cerr << "lightbox-agent: " << problem << "\n";

@@ -14,7 +14,10 @@
 #include "agent/app/commands.hpp"
 #include "agent/app/config.hpp"
 #include "agent/app/stop_signals.hpp"
+#include "agent/app/health_file.hpp"
 #include "agent/queue/intake.hpp"
+#include "agent/report/task_report.hpp"
+#include "agent/queue/self_check.hpp"
 #include "agent/queue/sqlite_queue.hpp"
 #include "agent/upload/uploader.hpp"
 
@@ -57,6 +60,16 @@ class Runner {
     if (lock_fd_ < 0 || ::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0)
       return fail(Errc::conflict, "another lightbox-agent run is using " + cfg_.data_dir);
     if (auto s = spool_.prepare(); !s) return s;
+    health_ = std::make_unique<HealthFile>(cfg_.data_dir + "/health.json");
+    // A damaged queue.db is set aside and rebuilt from the spool below (Intake::recover); never
+    // a crash loop on a corrupt file.
+    check_ = queue::self_check(cfg_.queue_db(), queue::unix_now_ms());
+    if (check_.damaged) {
+      log_.error(kCat, "queue.db is damaged: set aside, rebuilding the queue from the spool",
+                 {{"problem", check_.problem}, {"moved_to", check_.moved_to},
+                  {"lost_items", check_.lost_items}, {"lost_seen", check_.lost_seen}});
+      if (check_.moved_to.empty()) return fail(Errc::db_error, "queue.db is damaged and cannot be set aside: " + check_.problem);
+    }
     std::int64_t recovered = 0;
     auto q = queue::SqliteQueue::open(cfg_.queue_db(), &recovered);
     if (!q) return std::move(q).error();
@@ -66,24 +79,45 @@ class Runner {
     if (!seen) return std::move(seen).error();
     seen_ = std::make_unique<sources::SeenStore>(std::move(*seen));
     for (const auto& spec : cfg_.sources) {
-      SourceContext ctx{*seen_, cfg_.data_dir + "/staging/" + spec.name, log_};
+      SourceContext ctx{*seen_, cfg_.data_dir + "/staging/" + spec.name, log_, cfg_.queue_db()};
       auto src = spec.build(ctx);
       by_name_[spec.name] = src.get();
       sources_.push_back(std::move(src));
     }
     ucfg_ = upload_config(cfg_);
+    if (!cfg_.upload.bandwidth.unlimited()) {
+      limiter_ = std::make_unique<upload::RateLimiter>(cfg_.upload.bandwidth);
+      ucfg_.limiter = limiter_.get();
+      log_.info(kCat, "bandwidth cap", {{"mbps_now", limiter_->current_mbps()},
+                                        {"default_mbps", cfg_.upload.bandwidth.default_mbps},
+                                        {"windows", static_cast<std::int64_t>(cfg_.upload.bandwidth.windows.size())}});
+    }
     uploader_ = std::make_unique<upload::Uploader>(ucfg_, *queue_, spool_, cancel_, log_,
                                                    [this](const queue::Item& it) { delivered(it); });
     intake_ = std::make_unique<queue::Intake>(
         spool_, *queue_, verifier_, log_, [this] { uploader_->notify(); }, [this] { return cancel_.requested(); });
+    intake_->set_space_guard([this] { return has_room(); });
+    tasks_ = std::make_unique<report::TaskReporter>(cfg_.data_dir + "/staging/@tasks", *intake_, log_);
     return {};
   }
 
   int run(bool once) {
     auto started = std::chrono::steady_clock::now();
-    StopSignals signals(cancel_);
+    StopSignals signals(cancel_, std::chrono::seconds(cfg_.upload.stop_grace_seconds));
     auto rec = intake_->recover();
     if (rec.collected > 0) log_.info(kCat, "re-queued spool files", {{"count", rec.collected}});
+    if (check_.damaged) {
+      check_.rebuilt = rec.collected + rec.quarantined;
+      const std::int64_t n = check_.may_need_recollection();
+      log_.error(kCat,
+                 (n >= 0 ? std::to_string(n) : std::string("an unknown number of")) +
+                     " items may need re-collection (the sources are re-scanned in full; the hub de-duplicates)",
+                 {{"may_need_recollection", check_.may_need_recollection()}, {"rebuilt_from_spool", check_.rebuilt},
+                  {"moved_to", check_.moved_to}});
+      health_->set_self_check(check_);
+    }
+    disk_full_ = !has_room();
+    health_->set_disk(disk_full_, free_mb_, cfg_.min_free_mb);
     uploader_->start();
     once ? collect_once() : collect_forever();
     if (once) uploader_->finish_when_idle();
@@ -92,7 +126,7 @@ class Runner {
     const auto& st = uploader_->stats();
     if (once) {
       nlohmann::json summary{{"collected", totals_.collected}, {"uploaded", st.uploaded.load()},
-                             {"already_stored", st.already_stored.load()}, {"quarantined", totals_.quarantined},
+                             {"already_stored", st.already_stored.load()}, {"records", st.records.load()}, {"quarantined", totals_.quarantined},
                              {"failed", st.failed.load()}, {"bytes", st.bytes.load()},
                              {"seconds", std::round(secs * 1000) / 1000}};
       std::cout << summary.dump() << std::endl;
@@ -111,12 +145,38 @@ class Runner {
       log_.warn(kCat, "scan failed", {{"source", src.name()}, {"error", state.last_error}});
     } else if (!found->empty()) {
       auto s = intake_->admit(src, *found);
+      tasks_->report({src.name(), std::string(src.kind()), state.last_scan_at_ms, queue::unix_now_ms(),
+                      static_cast<std::int64_t>(found->size()), s});
       totals_.collected += s.collected;
       totals_.quarantined += s.quarantined;
+      update_disk(s.storage_full);
       log_.info(kCat, "collected", {{"source", src.name()}, {"files", s.collected}, {"quarantined", s.quarantined},
                                     {"duplicates", s.duplicates}, {"errors", s.errors}});
     }
     if (auto s = seen_->record_scan(state); !s) log_.warn(kCat, "cannot record scan", {{"error", s.error().to_string()}});
+    if (!found || found->empty()) update_disk(false);
+  }
+
+  // Free space on the spool's filesystem against agent.min_free_mb.
+  bool has_room() {
+    auto sp = fsio::disk_space(spool_.spool_dir());
+    if (!sp) return true;  // cannot tell: ENOSPC still pauses collection
+    free_mb_ = static_cast<std::int64_t>(sp->free >> 20);
+    return free_mb_ >= cfg_.min_free_mb;
+  }
+
+  // Disk-full state for status: set by a guard/ENOSPC hit, cleared once space is back.
+  void update_disk(bool hit) {
+    bool full = hit || !has_room();
+    if (full != disk_full_) {
+      if (full)
+        log_.error(kCat, "spool disk full: collection paused, uploads go on",
+                   {{"free_mb", free_mb_}, {"min_free_mb", cfg_.min_free_mb}});
+      else
+        log_.info(kCat, "spool disk has room again: collection resumed", {{"free_mb", free_mb_}});
+    }
+    disk_full_ = full;
+    health_->set_disk(disk_full_, free_mb_, cfg_.min_free_mb);
   }
 
   // --once: a first scan records what is there, then wait out stable_seconds and collect.
@@ -178,6 +238,12 @@ class Runner {
   upload::UploadConfig ucfg_;
   std::unique_ptr<upload::Uploader> uploader_;
   std::unique_ptr<queue::Intake> intake_;
+  std::unique_ptr<report::TaskReporter> tasks_;  // collection_task records after each scan that found something
+  std::unique_ptr<upload::RateLimiter> limiter_;
+  std::unique_ptr<HealthFile> health_;
+  queue::SelfCheckReport check_;
+  bool disk_full_ = false;
+  std::int64_t free_mb_ = -1;
   queue::IntakeStats totals_;
 };
 

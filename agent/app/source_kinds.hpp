@@ -15,11 +15,13 @@
 namespace lightbox::agent::app {
 
 /// What a source may use when it is built: the shared seen-set/watermark store, a private
-/// staging folder (for downloads) under the agent's data_dir, and the logger.
+/// staging folder (for downloads) under the agent's data_dir, the logger, and the path of the
+/// agent's queue.db for a kind that keeps a small table of its own there.
 struct SourceContext {
   sources::SeenStore& seen;
   std::string staging_dir;
   log::Logger& log;
+  std::string queue_db;
 };
 
 /// Builds one configured source.
@@ -30,7 +32,7 @@ using SourceBuilder = std::function<std::unique_ptr<sources::Source>(const Sourc
 struct SourceSpec {
   std::string name;
   std::string kind;
-  std::int64_t poll_seconds = 5;
+  std::int64_t poll_seconds = 0;  // 0 = not in the config: the kind's own default applies
   SourceBuilder build;
 };
 

@@ -1,6 +1,7 @@
 #pragma once
 // SIGTERM/SIGINT become a Cancel request. Signals are blocked in every thread and received by
 // one thread in sigwait(), so no work happens inside a signal handler.
+#include <chrono>
 #include <thread>
 
 #include "agent/upload/cancel.hpp"
@@ -14,7 +15,8 @@ void block_stop_signals();
 /// Owns the thread that waits for the signals. Destroy it before whatever `cancel` wakes.
 class StopSignals {
  public:
-  explicit StopSignals(upload::Cancel& cancel);
+  /// In-flight transfers get `grace` to finish after a stop signal (`upload.stop_grace_seconds`).
+  explicit StopSignals(upload::Cancel& cancel, std::chrono::milliseconds grace = std::chrono::seconds(10));
   ~StopSignals();
   StopSignals(const StopSignals&) = delete;
   StopSignals& operator=(const StopSignals&) = delete;

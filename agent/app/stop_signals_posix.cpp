@@ -22,14 +22,14 @@ void block_stop_signals() {
   pthread_sigmask(SIG_BLOCK, &s, nullptr);
 }
 
-StopSignals::StopSignals(upload::Cancel& cancel) {
-  thread_ = std::thread([&cancel] {
+StopSignals::StopSignals(upload::Cancel& cancel, std::chrono::milliseconds grace) {
+  thread_ = std::thread([&cancel, grace] {
     sigset_t s = stop_set();
     for (;;) {
       int sig = 0;
       if (sigwait(&s, &sig) != 0) continue;
       if (sig == SIGUSR1) return;
-      cancel.request();
+      cancel.request(grace);
     }
   });
 }

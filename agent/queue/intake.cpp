@@ -30,7 +30,9 @@ IntakeStats Intake::admit(sources::Source& src, const std::vector<sources::Candi
     total.duplicates += s.duplicates;
     total.errors += s.errors;
     total.bytes += s.bytes;
+    total.storage_full = total.storage_full || s.storage_full;
     if (s.collected > 0 && on_enqueued_) on_enqueued_();
+    if (s.storage_full) break;
   }
   return total;
 }
@@ -42,7 +44,18 @@ IntakeStats Intake::admit_chunk(sources::Source& src, const sources::Candidate* 
   const std::int64_t now = unix_now_ms();
   for (std::size_t i = 0; i < n && !(stop_ && stop_()); ++i) {
     const auto& c = first[i];
+    if (has_room_ && !has_room_()) {
+      st.storage_full = true;  // the rest stays pending at the source until space returns
+      break;
+    }
     auto copy = spool_.admit(c.abs_path);
+    if (!copy && copy.error().code == Errc::storage_full) {
+      st.storage_full = true;
+      ++st.errors;
+      log_.warn(kCat, "spool disk is full: collection paused", {{"source", c.source}, {"path", c.rel_path},
+                                                                {"error", copy.error().to_string()}});
+      break;
+    }
     if (!copy) {
       // The file stays pending at the source and is tried again on the next scan.
       ++st.errors;
@@ -51,8 +64,8 @@ IntakeStats Intake::admit_chunk(sources::Source& src, const sources::Candidate* 
       continue;
     }
     NewItem item{copy->sha256, "dicom", c.source, c.rel_path, copy->size, State::verified, {}, {}};
-    verify::Verdict v = verifier_.check(spool_.path(copy->sha256), c.rel_path);
-    item.kind = std::string(wire::to_string(v.kind));
+    verify::Verdict v = verifier_.check(spool_.path(copy->sha256), c.rel_path, c.kind_hint);
+    item.kind = v.records ? "records" : std::string(wire::to_string(v.kind));
     if (!v.accepted) {
       auto existing = queue_.find(copy->sha256);
       if (existing.ok() && *existing && (*existing)->state != State::quarantined) {
@@ -64,6 +77,7 @@ IntakeStats Intake::admit_chunk(sources::Source& src, const sources::Candidate* 
         item.error = v.reason;
         if (auto s = spool_.quarantine(copy->sha256, {c.source, c.rel_path, v.reason_code, v.reason, now}); !s) {
           ++st.errors;
+          st.storage_full = st.storage_full || s.error().code == Errc::storage_full;
           log_.error(kCat, "cannot quarantine", {{"path", c.rel_path}, {"error", s.error().to_string()}});
           continue;
         }
@@ -117,7 +131,8 @@ IntakeStats Intake::recover() {
         s.to = State::failed;
         s.error_code = "io_error";
         s.error = "spool file is missing";
-      } else if (auto v = verifier_.check(spool_.path(it.sha256), it.rel_path); v.accepted) {
+      } else if (auto v = verifier_.check(spool_.path(it.sha256), it.rel_path, it.kind == "records" ? "records" : "");
+                 v.accepted) {
         s.to = State::verified;
         s.next_attempt_at = now;
       } else {
@@ -144,8 +159,10 @@ IntakeStats Intake::recover() {
     std::error_code ec;
     auto size = std::filesystem::file_size(spool_.path(sha), ec);
     NewItem item{sha, "dicom", "", "spool/" + sha, ec ? 0 : size, State::verified, {}, {}};
-    verify::Verdict v = verifier_.check(spool_.path(sha), "");
-    item.kind = std::string(wire::to_string(v.kind));
+    // A records batch written by a view source starts with '{'; no DICOM file or attachment does.
+    const bool batch = verify::looks_like_json(spool_.path(sha));
+    verify::Verdict v = verifier_.check(spool_.path(sha), "", batch ? "records" : "");
+    item.kind = v.records ? "records" : std::string(wire::to_string(v.kind));
     if (!v.accepted) {
       item.state = State::quarantined;
       item.error_code = v.reason_code;
@@ -154,6 +171,16 @@ IntakeStats Intake::recover() {
       ++st.quarantined;
     }
     if (auto r = queue_.insert({item}, now); r.ok()) ++st.collected;
+  }
+  // Quarantined files without a row (a rebuilt queue.db): record them again with their reason.
+  for (const auto& [sha, note] : spool_.quarantined()) {
+    auto found = queue_.find(sha);
+    if (!found || *found) continue;
+    std::error_code ec;
+    auto size = std::filesystem::file_size(spool_.quarantine_dir() + "/" + sha, ec);
+    NewItem item{sha, "dicom", note.source, note.path.empty() ? "quarantine/" + sha : note.path, ec ? 0 : size,
+                 State::quarantined, note.reason_code, note.reason};
+    if (auto r = queue_.insert({item}, now); r.ok()) ++st.quarantined;
   }
   if (st.collected > 0 && on_enqueued_) on_enqueued_();
   return st;

@@ -18,6 +18,7 @@ struct IntakeStats {
   std::int64_t duplicates = 0;   // bytes already queued or delivered
   std::int64_t errors = 0;       // could not be copied; retried on the next scan
   std::int64_t bytes = 0;
+  bool storage_full = false;     // the spool's filesystem is full (guard or ENOSPC): collection paused
 };
 
 /// The collect -> spool -> verify -> queue step. Use from one thread.
@@ -30,10 +31,15 @@ class Intake {
   Intake(Spool& spool, Queue& queue, const verify::Verifier& verifier, log::Logger& log,
          std::function<void()> on_enqueued = {}, std::function<bool()> stop = {});
 
+  /// `has_room` is asked before each file is copied; false pauses collection (disk full) and the
+  /// file stays pending at its source. Without a guard only ENOSPC pauses it.
+  void set_space_guard(std::function<bool()> has_room) { has_room_ = std::move(has_room); }
+
   /// Admits candidates found by `src`, kBatch per transaction, and marks them collected.
   IntakeStats admit(sources::Source& src, const std::vector<sources::Candidate>& batch);
   /// Start-up: sweeps spool temporaries, re-verifies `collected` items (requeued from
-  /// quarantine) and re-queues spool files that have no queue row.
+  /// quarantine), re-queues spool files that have no queue row and re-records quarantined
+  /// files (with the reason from their note) that have none (a rebuilt queue.db).
   IntakeStats recover();
 
  private:
@@ -45,6 +51,7 @@ class Intake {
   log::Logger& log_;
   std::function<void()> on_enqueued_;
   std::function<bool()> stop_;
+  std::function<bool()> has_room_;
 };
 
 }  // namespace lightbox::agent::queue

@@ -21,7 +21,7 @@ std::optional<State> parse_state(std::string_view s);
 struct Item {
   std::int64_t id = 0;
   std::string sha256;
-  std::string kind;       // "dicom" | "attachment"
+  std::string kind;       // "dicom" | "attachment" | "records" (a view's batch)
   std::string source;
   std::string rel_path;
   std::uint64_t size = 0;

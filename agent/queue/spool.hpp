@@ -1,7 +1,10 @@
 #pragma once
 // The spool: files waiting for upload, named by their SHA-256 (data_dir/spool/<sha256>), and the
 // quarantine beside it (data_dir/quarantine/<sha256> + <sha256>.json with the reason).
+#include <functional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/fsio/atomic_file.hpp"
@@ -38,13 +41,23 @@ class Spool {
   Status remove(const std::string& sha256) const;
   /// Every complete spool file (64-hex names), sorted.
   std::vector<std::string> list() const;
+  /// Every quarantined file (64-hex name) with its note (empty fields if the note is unreadable).
+  std::vector<std::pair<std::string, QuarantineNote>> quarantined() const;
 
   const std::string& spool_dir() const { return spool_dir_; }
   const std::string& quarantine_dir() const { return quarantine_dir_; }
 
+  /// Test seam (fail_count loop): asked before each filesystem step ("admit", "quarantine",
+  /// "restore", "remove"); an error fails that step before it starts, as a crash there would.
+  using FaultHook = std::function<Status(std::string_view step)>;
+  void set_fault_hook(FaultHook hook) { fault_ = std::move(hook); }
+
  private:
+  Status fault(std::string_view step) const { return fault_ ? fault_(step) : Status{}; }
+
   std::string spool_dir_;
   std::string quarantine_dir_;
+  FaultHook fault_;
 };
 
 }  // namespace lightbox::agent::queue

@@ -245,7 +245,10 @@ Result<Counts> SqliteQueue::counts() {
 
 Result<Counts> SqliteQueue::counts(sqlite::Db& db) {
   Counts c;
-  auto st = db.prepare("SELECT state, COUNT(*), COALESCE(SUM(size),0), MIN(created_at) FROM items GROUP BY state");
+  // Record batches (views, task reports) are counted apart, so file counts stay file counts.
+  auto st = db.prepare(
+      "SELECT state, COUNT(*), COALESCE(SUM(size),0), MIN(created_at), kind = 'records' FROM items"
+      " GROUP BY state, kind = 'records'");
   if (!st) return std::move(st).error();
   for (;;) {
     auto r = st->step();
@@ -253,13 +256,13 @@ Result<Counts> SqliteQueue::counts(sqlite::Db& db) {
     if (!*r) break;
     auto s = parse_state(st->text(0));
     if (!s) continue;
-    c.by_state[static_cast<int>(*s)] = st->int64(1);
+    (st->int64(4) ? c.records_by_state : c.by_state)[static_cast<int>(*s)] = st->int64(1);
     if (*s == State::collected || *s == State::verified || *s == State::uploading) {
       c.backlog_bytes += st->int64(2);
       std::int64_t oldest = st->int64(3);
       if (!c.oldest_pending_at || oldest < *c.oldest_pending_at) c.oldest_pending_at = oldest;
     }
-    if (*s == State::done) c.uploaded_bytes = st->int64(2);
+    if (*s == State::done) c.uploaded_bytes += st->int64(2);
   }
   return c;
 }

@@ -10,7 +10,8 @@ namespace lightbox::agent::queue {
 
 /// Counts per state plus the figures `status` shows.
 struct Counts {
-  std::int64_t by_state[kStateCount] = {0, 0, 0, 0, 0, 0};
+  std::int64_t by_state[kStateCount] = {0, 0, 0, 0, 0, 0};          // files/objects
+  std::int64_t records_by_state[kStateCount] = {0, 0, 0, 0, 0, 0};  // record batches (kind "records"), kept apart
   std::int64_t backlog_bytes = 0;                 // collected + verified + uploading
   std::optional<std::int64_t> oldest_pending_at;  // created_at of the oldest of those
   std::int64_t uploaded_bytes = 0;                // done

@@ -58,6 +58,10 @@ nlohmann::json to_json(const Snapshot& s) {
   for (int i = 0; i < queue::kStateCount; ++i) q[std::string(queue::to_string(static_cast<State>(i)))] = s.counts.by_state[i];
   nlohmann::json j;
   j["queue"] = q;
+  nlohmann::json rq = nlohmann::json::object();
+  for (int i = 0; i < queue::kStateCount; ++i)
+    rq[std::string(queue::to_string(static_cast<State>(i)))] = s.counts.records_by_state[i];
+  j["records"] = rq;  // record batches (view sources, collection task reports), by state
   j["backlog_bytes"] = s.counts.backlog_bytes;
   if (s.counts.oldest_pending_at)
     j["oldest_pending_age_seconds"] = std::max<std::int64_t>(0, (s.now_ms - *s.counts.oldest_pending_at) / 1000);
@@ -91,6 +95,9 @@ std::string to_text(const Snapshot& s) {
   std::ostringstream o;
   o << "queue:";
   for (int i = 0; i < queue::kStateCount; ++i) o << "  " << queue::to_string(static_cast<State>(i)) << " " << s.counts.by_state[i];
+  o << "\nrecord batches:";
+  for (int i = 0; i < queue::kStateCount; ++i)
+    o << "  " << queue::to_string(static_cast<State>(i)) << " " << s.counts.records_by_state[i];
   o << "\nbacklog: " << s.counts.backlog_bytes << " bytes";
   if (s.counts.oldest_pending_at)
     o << ", oldest pending item " << std::max<std::int64_t>(0, (s.now_ms - *s.counts.oldest_pending_at) / 1000) << " s old";

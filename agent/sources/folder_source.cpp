@@ -71,6 +71,16 @@ bool inside(const fs::path& child, const fs::path& parent) {
   return c == p || (c.size() > p.size() && c.compare(0, p.size(), p) == 0 && c[p.size()] == '/');
 }
 
+// Nanoseconds since the file's data or inode last changed, by the wall clock.
+std::int64_t quiet_since_ns(const struct stat& st) {
+  auto ns = [](const timespec& t) { return static_cast<std::int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec; };
+  const std::int64_t changed = std::max(ns(st.st_mtim), ns(st.st_ctim));
+  const std::int64_t wall = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count();
+  return wall - changed;
+}
+
 bool is_own_temp(const std::string& name) { return name.rfind(fsio::kTempPrefix, 0) == 0; }
 
 }  // namespace
@@ -112,6 +122,11 @@ Result<std::vector<Candidate>> FolderSource::scan() {
       next_pending[rel] = it->second;
       if (now - it->second.first_seen_ms >= stable_ms)
         out.push_back(Candidate{cfg_.name, rel, e.path().string(), size, mtime});
+    } else if (it == pending_.end() && quiet_since_ns(st) >= stable_ms * 1'000'000) {
+      // First sight of a file nobody has touched (data or inode: ctime cannot be set back by
+      // `touch -d` or `cp -p`) for stable_seconds: it is not being written, collect it now.
+      out.push_back(Candidate{cfg_.name, rel, e.path().string(), size, mtime});
+      next_pending[rel] = Pending{size, mtime, now - stable_ms};
     } else {
       // New or still changing (being written): start the stable clock again.
       next_pending[rel] = Pending{size, mtime, now};

@@ -31,6 +31,16 @@ Result<std::map<std::string, SeenEntry>> SeenStore::load(const std::string& sour
   return out;
 }
 
+Result<std::optional<SeenEntry>> SeenStore::find(const std::string& source, const std::string& rel_path) {
+  auto st = db_.prepare("SELECT size, mtime_ns, sha256 FROM seen WHERE source = ? AND rel_path = ?");
+  if (!st) return std::move(st).error();
+  st->bind(1, source).bind(2, rel_path);
+  auto r = st->step();
+  if (!r) return std::move(r).error();
+  if (!*r) return std::optional<SeenEntry>();
+  return std::optional<SeenEntry>(SeenEntry{static_cast<std::uint64_t>(st->int64(0)), st->int64(1), st->text(2)});
+}
+
 Status SeenStore::put(const std::vector<Collected>& batch) {
   if (batch.empty()) return {};
   sqlite::Txn txn(db_);

@@ -3,6 +3,7 @@
 // the agent's queue.db next to the queue, so `status` reads one file.
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,9 @@ class SeenStore {
 
   /// Every file of `source` collected so far, keyed by relative path.
   Result<std::map<std::string, SeenEntry>> load(const std::string& source);
+  /// One entry of `source`, if it was collected (a point lookup: sources with many entries
+  /// need not load them all).
+  Result<std::optional<SeenEntry>> find(const std::string& source, const std::string& rel_path);
   /// Records a batch in one transaction.
   Status put(const std::vector<Collected>& batch);
   /// Remembers the outcome of a scan (the watermark column is left as it is).

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 
+#include "agent/upload/records_decision.hpp"
 #include "agent/verify/verifier.hpp"
+#include "common/wire/records.hpp"
 
 namespace lightbox::agent::upload {
 namespace {
@@ -74,6 +76,7 @@ Decision decide(const queue::Item& item, const Result<http::Response>& r, const 
   }
   const http::Response& resp = r.value();
   const long st = resp.status;
+  if ((st == 200 || st == 201) && item.kind == "records") return decide_records(item, resp, cfg, now, u01);
   if (st == 200 || st == 201) {
     auto j = nlohmann::json::parse(resp.body, nullptr, false);
     auto receipt = wire::Receipt::from_json(j);
@@ -240,8 +243,14 @@ Uploader::Outcome Uploader::upload_one(http::Client& client, const queue::Item& 
   // A hub that refuses early (401, 413...) closes the connection, which a sender streaming the
   // body sees as a broken pipe. Retries therefore ask first, so the refusal is read cleanly.
   const bool ask_first = item.attempts > 0 || cautious;
-  auto r = client.put_file(std::string(wire::kObjectsPath) + item.sha256, spool_.path(item.sha256), headers,
-                           ask_first);
+  std::function<bool(std::size_t)> throttle;
+  if (cfg_.limiter)
+    throttle = [this](std::size_t n) { return cfg_.limiter->acquire(n, [this] { return cancel_.expired(); }); };
+  // A records batch (from a view source) is POSTed; its hash travels in X-Lightbox-Batch.
+  auto r = item.kind == "records"
+               ? client.post_file(std::string(wire::kRecordsPath), spool_.path(item.sha256), records_headers(item), throttle)
+               : client.put_file(std::string(wire::kObjectsPath) + item.sha256, spool_.path(item.sha256), headers,
+                                 ask_first, throttle);
   std::uniform_real_distribution<double> u01(0.0, 1.0);
   const std::int64_t now = queue::unix_now_ms();
   Decision d = decide(item, r, cfg_, now, u01(rng));
@@ -252,8 +261,8 @@ Uploader::Outcome Uploader::upload_one(http::Client& client, const queue::Item& 
   }
   if (d.delivered) {
     if (auto s = spool_.remove(item.sha256); !s) log_.warn(kCat, "spool cleanup", {{"error", s.error().to_string()}});
-    (d.already_stored ? stats_.already_stored : stats_.uploaded)++;
-    stats_.bytes += static_cast<std::int64_t>(item.size);
+    (item.kind == "records" ? stats_.records : d.already_stored ? stats_.already_stored : stats_.uploaded)++;
+    if (item.kind != "records") stats_.bytes += static_cast<std::int64_t>(item.size);
     log_.debug(kCat, "delivered", {{"id", item.id}, {"sha256", item.sha256}, {"already_stored", d.already_stored}});
     if (on_delivered_) on_delivered_(item);
   } else if (d.settlement.to == queue::State::failed) {

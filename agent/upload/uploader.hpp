@@ -13,6 +13,7 @@
 #include "agent/queue/queue.hpp"
 #include "agent/queue/spool.hpp"
 #include "agent/upload/cancel.hpp"
+#include "agent/upload/rate_limit.hpp"
 #include "common/http/client.hpp"
 #include "common/log/logger.hpp"
 #include "common/wire/protocol.hpp"
@@ -25,6 +26,7 @@ struct UploadConfig {
   std::int64_t retry_initial_ms = 1000;
   std::int64_t retry_max_ms = 300'000;
   http::ClientOptions client;  // base_url, CA, token, timeouts, X-Lightbox-Agent header
+  RateLimiter* limiter = nullptr;  // shared bandwidth cap across workers; null = unlimited
 };
 
 /// Totals of one run, for the --once summary.
@@ -34,6 +36,7 @@ struct UploadStats {
   std::atomic<std::int64_t> failed{0};
   std::atomic<std::int64_t> retried{0};
   std::atomic<std::int64_t> bytes{0};
+  std::atomic<std::int64_t> records{0};  // record batches delivered (not in uploaded/already_stored)
 };
 
 /// How one hub answer settles an item (pure; unit-tested).

@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "common/wire/records.hpp"
 
 namespace lightbox::agent::verify {
 namespace {
@@ -41,7 +45,49 @@ bool Verifier::allowed(const std::string& ext) const {
   return std::find(policy_.attachments.begin(), policy_.attachments.end(), ext) != policy_.attachments.end();
 }
 
-Verdict Verifier::check(const std::string& path, const std::string& original_name) const {
+Verdict check_records(const std::string& path) {
+  std::error_code ec;
+  auto size = std::filesystem::file_size(path, ec);
+  if (ec) return reject("io_error", "cannot read the records batch: " + ec.message());
+  if (size > wire::kMaxRecordsBatchBytes)
+    return reject("records_invalid", "records batch is " + std::to_string(size) + " bytes, over the hub's limit of " +
+                                         std::to_string(wire::kMaxRecordsBatchBytes));
+  std::ifstream in(path, std::ios::binary);
+  auto j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return reject("records_invalid", "records batch is not a JSON object");
+  auto it = j.find("records");
+  if (it == j.end() || !it->is_array()) return reject("records_invalid", "records batch has no \"records\" array");
+  if (it->empty()) return reject("records_invalid", "records batch is empty");
+  std::size_t i = 0;
+  for (const auto& r : *it) {
+    auto rec = wire::Record::from_json(r);
+    std::string where = "records[" + std::to_string(i) + "]";
+    if (!rec) return reject("records_invalid", where + ": " + rec.error().message);
+    if (!wire::is_record_kind(rec->kind)) return reject("records_invalid", where + ": unknown kind '" + rec->kind + "'");
+    ++i;
+  }
+  Verdict v;
+  v.accepted = true;
+  v.records = true;
+  return v;
+}
+
+bool looks_like_json(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return false;
+  int c;
+  while ((c = std::fgetc(f)) != EOF && (c == ' ' || c == '\n' || c == '\r' || c == '\t')) {
+  }
+  std::fclose(f);
+  return c == '{';
+}
+
+Verdict Verifier::check(const std::string& path, const std::string& original_name, std::string_view kind_hint) const {
+  if (kind_hint == "records") {
+    Verdict v = check_records(path);
+    v.records = true;
+    return v;
+  }
   const std::string ext = extension_of(original_name);
   const Magic magic = sniff(path);
   if (magic == Magic::pdf || magic == Magic::jpeg) {

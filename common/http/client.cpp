@@ -1,5 +1,6 @@
 #include "common/http/client.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -44,11 +45,21 @@ int on_progress(void* ud, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   return (opts->cancelled && opts->cancelled()) ? 1 : 0;
 }
 
+struct BodySource {
+  int fd = -1;
+  const std::function<bool(std::size_t)>* hook = nullptr;  // per-request read hook, may be empty
+};
+
 size_t on_read(char* buf, size_t size, size_t n, void* ud) {
-  int fd = static_cast<int>(reinterpret_cast<std::intptr_t>(ud));
+  auto* src = static_cast<BodySource*>(ud);
+  const bool hooked = src->hook && *src->hook;
+  const size_t want = hooked ? std::min(size * n, Client::kReadChunk) : size * n;
   for (;;) {
-    ssize_t r = ::read(fd, buf, size * n);
-    if (r >= 0) return static_cast<size_t>(r);
+    ssize_t r = ::read(src->fd, buf, want);
+    if (r >= 0) {
+      if (r > 0 && hooked && !(*src->hook)(static_cast<std::size_t>(r))) return CURL_READFUNC_ABORT;
+      return static_cast<size_t>(r);
+    }
     if (errno != EINTR) return CURL_READFUNC_ABORT;
   }
 }
@@ -152,7 +163,7 @@ Result<Response> Client::get(const std::string& path, bool authenticate) {
 
 Result<Response> Client::put_file(const std::string& path, const std::string& file_path,
                                   const std::vector<std::pair<std::string, std::string>>& headers,
-                                  bool ask_first) {
+                                  bool ask_first, const std::function<bool(std::size_t)>& on_read_hook) {
   if (!curl_) return fail(Errc::internal, "curl_easy_init failed");
   int fd = ::open(file_path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return fail(Errc::io_error, "cannot open " + file_path + ": " + std::strerror(errno));
@@ -170,8 +181,37 @@ Result<Response> Client::put_file(const std::string& path, const std::string& fi
   void* h = prepare(path, true, extra, ask_first);
   curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
   curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
-  curl_easy_setopt(c, CURLOPT_READDATA, reinterpret_cast<void*>(static_cast<std::intptr_t>(fd)));
+  BodySource body{fd, &on_read_hook};
+  curl_easy_setopt(c, CURLOPT_READDATA, &body);
   curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(st.st_size));
+  auto r = perform(h);
+  ::close(fd);
+  return r;
+}
+
+Result<Response> Client::post_file(const std::string& path, const std::string& file_path,
+                                   const std::vector<std::pair<std::string, std::string>>& headers,
+                                   const std::function<bool(std::size_t)>& on_read_hook) {
+  if (!curl_) return fail(Errc::internal, "curl_easy_init failed");
+  int fd = ::open(file_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail(Errc::io_error, "cannot open " + file_path + ": " + std::strerror(errno));
+  struct stat st{};
+  if (::fstat(fd, &st) != 0) {
+    int e = errno;
+    ::close(fd);
+    return fail(Errc::io_error, "cannot stat " + file_path + ": " + std::strerror(e));
+  }
+  CURL* c = static_cast<CURL*>(curl_);
+  auto extra = headers;
+  bool typed = false;
+  for (const auto& h : extra) typed = typed || strcasecmp(h.first.c_str(), "Content-Type") == 0;
+  if (!typed) extra.emplace_back("Content-Type", "application/json");
+  void* h = prepare(path, true, extra, false);
+  curl_easy_setopt(c, CURLOPT_POST, 1L);
+  curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+  BodySource body{fd, &on_read_hook};
+  curl_easy_setopt(c, CURLOPT_READDATA, &body);
+  curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(st.st_size));
   auto r = perform(h);
   ::close(fd);
   return r;

@@ -56,9 +56,20 @@ class Client {
   /// PUT base_url + path with the body streamed from `file_path` (never loaded whole).
   /// By default the body follows the headers at once (an empty `Expect:` avoids curl's wait for
   /// "100 Continue"); with `ask_first` the server may refuse before any body byte is sent.
+  /// `on_read` (optional) is called with the size of each body chunk read from the file before
+  /// it goes out (chunks of at most kReadChunk bytes); it may block (a bandwidth cap), and
+  /// returning false aborts the transfer as cancelled.
   Result<Response> put_file(const std::string& path, const std::string& file_path,
                             const std::vector<std::pair<std::string, std::string>>& headers,
-                            bool ask_first = false);
+                            bool ask_first = false, const std::function<bool(std::size_t)>& on_read = {});
+
+  /// POST base_url + path with the body streamed from `file_path` (a records batch); same
+  /// contract as put_file otherwise.
+  Result<Response> post_file(const std::string& path, const std::string& file_path,
+                             const std::vector<std::pair<std::string, std::string>>& headers,
+                             const std::function<bool(std::size_t)>& on_read = {});
+
+  static constexpr std::size_t kReadChunk = 64 * 1024;
 
  private:
   Result<Response> perform(void* header_list);

@@ -45,11 +45,11 @@ TEST_CASE("a valid config becomes typed structs, ${ENV} substituted") {
   REQUIRE(cfg.sources.size() == 1);
   CHECK(cfg.sources[0].name == "ct");
   CHECK(cfg.sources[0].kind == "folder");
-  CHECK(cfg.sources[0].poll_seconds == 5);
+  CHECK(cfg.sources[0].poll_seconds == 0);  // not set: the kind's default applies
   auto seen = sources::SeenStore::open(":memory:");
   REQUIRE(seen.ok());
   log::Logger quiet(log::Level::off);
-  auto src = cfg.sources[0].build(app::SourceContext{*seen, "/tmp/unused", quiet});
+  auto src = cfg.sources[0].build(app::SourceContext{*seen, "/tmp/unused", quiet, ":memory:"});
   REQUIRE(src);
   CHECK(src->name() == "ct");
   CHECK(src->kind() == "folder");
@@ -107,7 +107,7 @@ TEST_CASE("range and cross-field rules name the path") {
                   "sources": [{"name": "a", "kind": "folder", "path": "/p"},
                               {"name": "b", "kind": "folder", "path": "/q", "stable_seconds": 0,
                                "after_upload": "move"},
-                              {"name": "a", "kind": "ftp", "path": "/r"}]})",
+                              {"name": "a", "kind": "gopher", "path": "/r"}]})",
               p);
   CHECK(has_problem(p, "sources[1].stable_seconds", "must be >= 1"));
   CHECK(has_problem(p, "sources[1].move_to", "is required"));

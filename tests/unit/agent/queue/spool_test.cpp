@@ -23,6 +23,9 @@ class FakeSource final : public sources::Source {
   std::vector<std::string> after;
   const std::string& name() const override { return name_; }
   std::string_view kind() const override { return "fake"; }
+  std::int64_t poll_seconds() const override { return 5; }
+  std::int64_t stable_seconds() const override { return 1; }
+  Result<std::string> check() override { return std::string("fake source is fine"); }
   Result<std::vector<sources::Candidate>> scan() override { return std::vector<sources::Candidate>{}; }
   std::size_t pending() const override { return 0; }
   Status mark_collected(const std::vector<sources::Collected>& b) override {
