@@ -150,8 +150,7 @@ cat <<EOF
                           status.json (agent status --json), studies.json (GET /api/v1/studies)
     demo/hub.jsonc        hub config        demo/agent.jsonc   agent config
     demo/tls/             ca.crt (trust anchor), server.crt/key
-  inspect again:  LIGHTBOX_AGENT_TOKEN=unused $AGENT status --config demo/agent.jsonc
-                  (status only reads queue.db, but the config's \${LIGHTBOX_AGENT_TOKEN} must be set)
+  inspect again:  $AGENT status --config demo/agent.jsonc   (reads queue.db only; no token needed)
   the hub is stopped now; restart it with:  $HUB serve --config demo/hub.jsonc
 EOF
 
