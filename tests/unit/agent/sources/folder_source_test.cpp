@@ -188,3 +188,21 @@ TEST_CASE("glob matching uses the relative path or the file name") {
   CHECK_FALSE(matches_any({"*.pdf"}, "a/b/c.dcm"));
   CHECK(matches_any({"*"}, "x"));
 }
+
+TEST_CASE("first sight: an old mtime alone does not make a file stable, its fresh ctime counts") {
+  // `cp -p` or `touch -d` can set mtime far back while the file was just written; the inode's
+  // ctime cannot be set back, so the source waits out stable_seconds as for a new file.
+  test::TempDir dir;
+  auto seen = SeenStore::open(dir / "queue.db");
+  REQUIRE(seen.ok());
+  FakeClock clock;
+  FolderSource src(folder(dir), *seen, clock.fn());
+  test::write_text(dir / "in/old.dcm", "bbbb");
+  const auto an_hour_ago = fs::file_time_type::clock::now() - std::chrono::hours(1);
+  fs::last_write_time(dir / "in/old.dcm", an_hour_ago);
+
+  CHECK(src.scan()->empty());  // mtime is old, but ctime is now: not yet
+  CHECK(src.pending() == 1);
+  clock.ms += 2000;
+  CHECK(paths(*src.scan()) == std::vector<std::string>{"old.dcm"});
+}
