@@ -15,4 +15,15 @@ int status_command(const std::string& config_path, bool json);
 /// `requeue --all-failed | --id N`: failed items back to verified, quarantined to re-verify.
 int requeue_command(const std::string& config_path, bool all_failed, std::optional<std::int64_t> id);
 
+/// Options of `install-service` / `uninstall-service`.
+struct ServiceOptions {
+  std::string config_path = "/etc/lightbox/agent.jsonc";  // passed to `run --config`
+  std::string user = "lightbox";                          // the account the service runs as
+  std::string unit_dir;                                   // empty = the system's (tests: a temp dir)
+};
+/// `install-service`: registers `run --config F` of this binary as a service (systemd / SCM).
+int install_service_command(const ServiceOptions& options);
+/// `uninstall-service`: stops, disables and removes the service; keeps config and data.
+int uninstall_service_command(const ServiceOptions& options);
+
 }  // namespace lightbox::agent::app

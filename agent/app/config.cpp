@@ -123,6 +123,11 @@ AgentConfig parse_config(const nlohmann::json& j, config::Problems& problems) {
     root.problem("sources", "must list at least one source");
   for (auto& n : srcs) read_source(n, cfg, names);
 
+  auto rep = root.child("report");
+  rep.get_int("heartbeat_seconds", cfg.report.heartbeat_seconds, 0, 3600);
+  cfg.report.heartbeat_explicit = rep.has("heartbeat_seconds");
+  rep.finish();
+
   auto lg = root.child("log");
   lg.get_enum("level", cfg.log.level, {"debug", "info", "warn", "error", "off"});
   lg.get("file", cfg.log.file);

@@ -29,6 +29,12 @@ struct UploadSection {
   std::int64_t stop_grace_seconds = 10; // on SIGTERM, in-flight transfers get this long to finish
 };
 
+/// `report` section (optional).
+struct ReportSection {
+  std::int64_t heartbeat_seconds = 30;  // 0 = no heartbeats
+  bool heartbeat_explicit = false;      // set in the file: --once then sends one final beat
+};
+
 /// `log` section.
 struct LogConfig {
   std::string level = "info";
@@ -44,6 +50,7 @@ struct AgentConfig {
   UploadSection upload;
   verify::Policy verify;
   std::vector<SourceSpec> sources;
+  ReportSection report;
   LogConfig log;
 
   std::string queue_db() const { return data_dir + "/queue.db"; }

@@ -14,7 +14,11 @@ constexpr const char* kUsage =
     "  run [--once]                    collect, verify, queue and upload (--once: until nothing is left)\n"
     "  check                           validate the config, reach the hub and every source\n"
     "  status [--json]                 queue counts, backlog, recent errors, quarantine\n"
-    "  requeue --all-failed | --id N   retry failed and quarantined items (or one of them)\n";
+    "  requeue --all-failed | --id N   retry failed and quarantined items (or one of them)\n"
+    "  install-service [--user U]      register `run --config FILE` of this binary as a service\n"
+    "                  [--unit-dir D]  (write the unit into D instead of /etc/systemd/system)\n"
+    "                                  (--config defaults to /etc/lightbox/agent.jsonc, --user to lightbox)\n"
+    "  uninstall-service               stop, disable and remove that service (config and data kept)\n";
 
 int usage(const std::string& problem) {
   if (!problem.empty()) std::cerr << "lightbox-agent: " << problem << "\n";
@@ -31,6 +35,7 @@ int main(int argc, char** argv) {
   std::string config;
   bool once = false, json = false, all_failed = false;
   std::optional<std::int64_t> id;
+  std::string user, unit_dir;
   for (int i = 2; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--config" && i + 1 < argc) {
@@ -41,6 +46,10 @@ int main(int argc, char** argv) {
       once = true;
     } else if (a == "--json") {
       json = true;
+    } else if (a == "--user" && i + 1 < argc) {
+      user = argv[++i];
+    } else if (a == "--unit-dir" && i + 1 < argc) {
+      unit_dir = argv[++i];
     } else if (a == "--all-failed") {
       all_failed = true;
     } else if (a == "--id" && i + 1 < argc) {
@@ -52,8 +61,15 @@ int main(int argc, char** argv) {
       return usage("unknown option " + a);
     }
   }
-  if (config.empty()) return usage("--config FILE is required");
   using namespace lightbox::agent::app;
+  if (cmd == "install-service" || cmd == "uninstall-service") {
+    ServiceOptions o;
+    if (!config.empty()) o.config_path = config;
+    if (!user.empty()) o.user = user;
+    o.unit_dir = unit_dir;
+    return cmd == "install-service" ? install_service_command(o) : uninstall_service_command(o);
+  }
+  if (config.empty()) return usage("--config FILE is required");
   if (cmd == "run") return run_command(config, once);
   if (cmd == "check") return check_command(config);
   if (cmd == "status") return status_command(config, json);

@@ -16,10 +16,15 @@
 #include "agent/app/stop_signals.hpp"
 #include "agent/app/health_file.hpp"
 #include "agent/queue/intake.hpp"
+#include "agent/report/heartbeat.hpp"
 #include "agent/report/task_report.hpp"
 #include "agent/queue/self_check.hpp"
 #include "agent/queue/sqlite_queue.hpp"
 #include "agent/upload/uploader.hpp"
+
+#ifndef LIGHTBOX_VERSION
+#define LIGHTBOX_VERSION "0.0.0"
+#endif
 
 namespace lightbox::agent::app {
 namespace {
@@ -43,8 +48,10 @@ upload::UploadConfig upload_config(const AgentConfig& cfg) {
 /// Everything one run owns, in construction order (destroyed in reverse).
 class Runner {
  public:
-  Runner(const AgentConfig& cfg, log::Logger& log) : cfg_(cfg), log_(log), spool_(cfg.data_dir), verifier_(cfg.verify) {}
+  Runner(const AgentConfig& cfg, log::Logger& log, std::string config_path)
+      : cfg_(cfg), log_(log), config_path_(std::move(config_path)), spool_(cfg.data_dir), verifier_(cfg.verify) {}
   ~Runner() {
+    heartbeat_.reset();
     uploader_.reset();  // workers stop before anything they use goes away
     if (lock_fd_ >= 0) ::close(lock_fd_);
   }
@@ -98,6 +105,7 @@ class Runner {
         spool_, *queue_, verifier_, log_, [this] { uploader_->notify(); }, [this] { return cancel_.requested(); });
     intake_->set_space_guard([this] { return has_room(); });
     tasks_ = std::make_unique<report::TaskReporter>(cfg_.data_dir + "/staging/@tasks", *intake_, log_);
+    if (cfg_.report.heartbeat_seconds > 0) heartbeat_ = std::make_unique<report::Heartbeat>(heartbeat_options(), log_);
     return {};
   }
 
@@ -119,9 +127,12 @@ class Runner {
     disk_full_ = !has_room();
     health_->set_disk(disk_full_, free_mb_, cfg_.min_free_mb);
     uploader_->start();
+    if (!once && heartbeat_) heartbeat_->start();
     once ? collect_once() : collect_forever();
+    if (heartbeat_) heartbeat_->stop();
     if (once) uploader_->finish_when_idle();
     uploader_->join();
+    if (once && heartbeat_ && cfg_.report.heartbeat_explicit) heartbeat_->beat_once();  // the final state
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     const auto& st = uploader_->stats();
     if (once) {
@@ -213,6 +224,26 @@ class Runner {
     }
   }
 
+  // The heartbeat's own client: short timeouts, so a beat never holds up a stop for long.
+  report::HeartbeatOptions heartbeat_options() {
+    report::HeartbeatOptions h;
+    h.client = ucfg_.client;
+    h.client.connect_timeout_seconds = std::min<long>(h.client.connect_timeout_seconds, 5);
+    h.client.timeout_seconds = std::min<long>(h.client.timeout_seconds, 15);
+    h.interval_s = cfg_.report.heartbeat_seconds;
+    h.version = LIGHTBOX_VERSION;
+    h.config_path = config_path_;
+    h.queue_db = cfg_.queue_db();
+    h.spool_dir = spool_.spool_dir();
+    h.tmp_dir = cfg_.data_dir;
+    h.uploaded_totals = [this] {
+      const auto& st = uploader_->stats();
+      return std::pair<std::int64_t, std::int64_t>(st.uploaded.load() + st.already_stored.load(), st.bytes.load());
+    };
+    h.disk_full = [this] { return disk_full_.load(); };
+    return h;
+  }
+
   void delivered(const queue::Item& claimed) {
     queue::Item it = claimed;
     if (it.source.empty()) {
@@ -227,6 +258,7 @@ class Runner {
 
   const AgentConfig& cfg_;
   log::Logger& log_;
+  std::string config_path_;
   int lock_fd_ = -1;
   upload::Cancel cancel_;
   queue::Spool spool_;
@@ -241,8 +273,9 @@ class Runner {
   std::unique_ptr<report::TaskReporter> tasks_;  // collection_task records after each scan that found something
   std::unique_ptr<upload::RateLimiter> limiter_;
   std::unique_ptr<HealthFile> health_;
+  std::unique_ptr<report::Heartbeat> heartbeat_;  // after the uploader: stopped before it goes away
   queue::SelfCheckReport check_;
-  bool disk_full_ = false;
+  std::atomic<bool> disk_full_{false};  // read by the heartbeat thread
   std::int64_t free_mb_ = -1;
   queue::IntakeStats totals_;
 };
@@ -262,7 +295,7 @@ int run_command(const std::string& config_path, bool once) {
   log::Logger log(level, log::Sink{cfg.log.file, 64ull << 20, 5});
   http::GlobalInit curl;
   try {
-    Runner runner(cfg, log);
+    Runner runner(cfg, log, config_path);
     if (auto s = runner.open(); !s) {
       log.error(kCat, "cannot start", {{"error", s.error().to_string()}});
       std::cerr << "lightbox-agent: " << s.error().to_string() << "\n";

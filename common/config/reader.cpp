@@ -1,9 +1,16 @@
 #include "common/config/reader.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace lightbox::config {
 
@@ -28,6 +35,38 @@ std::string trim(std::string s) {
   return s;
 }
 
+// Reads a secret file that only the running user can read; else returns why not. The mode and
+// owner are taken from the open descriptor, so they describe the very file that is read.
+// Root may read a file owned by someone else (e.g. `check` run as root on the service user's file).
+std::string read_secret_file(const std::string& file, std::string& content) {
+  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "secret file " + file + " cannot be read: " + std::strerror(errno);
+  struct stat st {};
+  std::string why;
+  const bool stat_ok = ::fstat(fd, &st) == 0;
+  char mode[16];
+  std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+  if (!stat_ok) {
+    why = "secret file " + file + " cannot be checked: " + std::strerror(errno);
+  } else if (!S_ISREG(st.st_mode)) {
+    why = "secret file " + file + " is not a regular file";
+  } else if (st.st_mode & (S_IRGRP | S_IROTH)) {
+    why = "secret file " + file + " is readable by others (mode " + mode + "); chmod 600 it";
+  } else if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+    why = "secret file " + file + " is writable by others (mode " + mode + "); chmod 600 it";
+  } else if (st.st_uid != ::geteuid() && ::geteuid() != 0) {
+    why = "secret file " + file + " is owned by uid " + std::to_string(st.st_uid) + ", not by the user running " +
+          "this program (uid " + std::to_string(::geteuid()) + "); chown it to that user";
+  } else {
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof buf)) > 0) content.append(buf, static_cast<std::size_t>(n));
+    if (n < 0) why = "secret file " + file + " cannot be read: " + std::strerror(errno);
+  }
+  ::close(fd);
+  return why;
+}
+
 // Replaces ${NAME} and ${file:PATH} inside one string value.
 std::string substitute(const std::string& in, const std::string& path, Problems& problems) {
   std::string out;
@@ -40,15 +79,11 @@ std::string substitute(const std::string& in, const std::string& path, Problems&
     out.append(in, i, start - i);
     std::string name = in.substr(start + 2, end - start - 2);
     if (name.rfind("file:", 0) == 0) {
-      std::string file = name.substr(5);
-      std::ifstream f(file, std::ios::binary);
-      if (!f) {
-        problems.add(path, "secret file '" + file + "' cannot be read");
-      } else {
-        std::stringstream ss;
-        ss << f.rdbuf();
-        out += trim(ss.str());
-      }
+      std::string secret;
+      if (auto why = read_secret_file(name.substr(5), secret); !why.empty())
+        problems.add(path, why);
+      else
+        out += trim(secret);
     } else if (const char* v = std::getenv(name.c_str())) {
       out += v;
     } else {

@@ -1,6 +1,7 @@
 #pragma once
 // Typed, eager config reading. JSON with comments; "${NAME}" in a string is replaced by the
-// environment variable NAME and "${file:/path}" by the trimmed content of that file (secrets).
+// environment variable NAME and "${file:/path}" by the trimmed content of that file (secrets;
+// the file must be mode 0600 or stricter and owned by the running user, else it is a problem).
 // Every problem names its full JSON path ("sources[2].stable_seconds must be >= 1") and
 // unknown keys are errors.
 #include <cstdint>

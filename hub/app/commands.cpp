@@ -126,7 +126,11 @@ int run_serve(const Args& args) {
 
   ingest::Pipeline pipeline(**store, **repo, *log, static_cast<std::uint64_t>(cfg->max_body_bytes));
   records::RecordService record_service(**record_repo, *log);
+  auto fleet_repo = fleet::FleetRepository::open(cfg->index_path());
+  if (!fleet_repo) return print_error(fleet_repo.error());
+  fleet::Metrics metrics;
   http::Api api(pipeline, **repo, **store, record_service, *log, LIGHTBOX_VERSION);
+  api.set_fleet(fleet_repo->get(), &metrics);
   http::ServerOptions opts;
   opts.address = cfg->listen_address;
   opts.port = static_cast<std::uint16_t>(cfg->listen_port);

@@ -70,12 +70,14 @@ Route match_route(std::string_view method, std::string_view path, std::string& p
     param = url_decode(rest);
     return only("GET", Route::get_study);
   }
-  return match_records_route(method, path, param);
+  Route r = match_records_route(method, path, param);
+  if (r != Route::not_found) return r;
+  return match_fleet_route(method, path, param);
 }
 
 Dispatch Api::begin(const Request& req) {
   try {
-    return route(req);
+    return counted(route(req));
   } catch (const std::exception& e) {
     return Dispatch{internal_error(log_, "route", e.what()), nullptr};
   }
@@ -105,6 +107,8 @@ Dispatch Api::route(const Request& req) {
                    .to_json()));
     case Route::health:
       return now(Response::json(200, {{"status", "ok"}, {"version", version_}}));
+    case Route::metrics:
+      return now(metrics());
     default:
       break;
   }
@@ -129,6 +133,12 @@ Dispatch Api::route(const Request& req) {
       return now(get_exam(*who, param));
     case Route::list_tasks:
       return now(list_tasks(req, *who));
+    case Route::post_heartbeat:
+      return post_heartbeat(req, *who);
+    case Route::list_agents:
+      return now(list_agents(*who));
+    case Route::get_agent:
+      return now(get_agent(*who, param));
     default:
       return now(Response::error(fail(Errc::internal, "unrouted request")));
   }

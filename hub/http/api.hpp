@@ -7,6 +7,8 @@
 
 #include "common/log/logger.hpp"
 #include "hub/http/message.hpp"
+#include "hub/fleet/metrics.hpp"
+#include "hub/fleet/repository.hpp"
 #include "hub/index/repository.hpp"
 #include "hub/ingest/pipeline.hpp"
 #include "hub/records/service.hpp"
@@ -26,6 +28,10 @@ enum class Route {
   list_exams,
   get_exam,
   list_tasks,
+  post_heartbeat,
+  list_agents,
+  get_agent,
+  metrics,
   not_found,
   method_not_allowed
 };
@@ -34,6 +40,8 @@ enum class Route {
 Route match_route(std::string_view method, std::string_view path, std::string& param);
 /// The records routes (records_routes.cpp); `param` receives "{kind}/{key}" (raw) or the exam key.
 Route match_records_route(std::string_view method, std::string_view path, std::string& param);
+/// The fleet routes (fleet_routes.cpp); `param` receives the agent id of /api/v1/agents/{id}.
+Route match_fleet_route(std::string_view method, std::string_view path, std::string& param);
 
 /// The API handlers. Thread-safe; owns none of its collaborators.
 class Api {
@@ -51,6 +59,11 @@ class Api {
   Dispatch begin(const Request& req);
   /// Whole-request convenience (tests): begin, feed `body` in chunks of `chunk`, finish.
   Response handle(const Request& req, std::string_view body = {}, std::size_t chunk = 65536);
+  /// Enables the fleet routes and /metrics (without it they answer 404). Call before serving.
+  void set_fleet(fleet::FleetRepository* repo, fleet::Metrics* metrics) {
+    fleet_ = repo;
+    metrics_ = metrics;
+  }
 
  private:
   Dispatch route(const Request& req);
@@ -65,6 +78,12 @@ class Api {
   Response list_exams(const Request& req, const index::Credential& who);
   Response get_exam(const index::Credential& who, const std::string& key);
   Response list_tasks(const Request& req, const index::Credential& who);
+  // Fleet routes, in fleet_routes.cpp.
+  Dispatch post_heartbeat(const Request& req, const index::Credential& who);
+  Response list_agents(const index::Credential& who);
+  Response get_agent(const index::Credential& who, const std::string& agent);
+  Response metrics();
+  Dispatch counted(Dispatch d);
 
   ingest::Pipeline& pipeline_;
   index::Repository& repo_;
@@ -72,6 +91,8 @@ class Api {
   records::RecordService& records_;
   log::Logger& log_;
   std::string version_;
+  fleet::FleetRepository* fleet_ = nullptr;
+  fleet::Metrics* metrics_ = nullptr;
 };
 
 /// JSON shapes of the study endpoints (contract: "GET /api/v1/studies").
