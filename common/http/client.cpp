@@ -164,33 +164,18 @@ Result<Response> Client::get(const std::string& path, bool authenticate) {
 Result<Response> Client::put_file(const std::string& path, const std::string& file_path,
                                   const std::vector<std::pair<std::string, std::string>>& headers,
                                   bool ask_first, const std::function<bool(std::size_t)>& on_read_hook) {
-  if (!curl_) return fail(Errc::internal, "curl_easy_init failed");
-  int fd = ::open(file_path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return fail(Errc::io_error, "cannot open " + file_path + ": " + std::strerror(errno));
-  struct stat st{};
-  if (::fstat(fd, &st) != 0) {
-    int e = errno;
-    ::close(fd);
-    return fail(Errc::io_error, "cannot stat " + file_path + ": " + std::strerror(e));
-  }
-  CURL* c = static_cast<CURL*>(curl_);
-  auto extra = headers;
-  bool typed = false;
-  for (const auto& h : extra) typed = typed || strcasecmp(h.first.c_str(), "Content-Type") == 0;
-  if (!typed) extra.emplace_back("Content-Type", "application/octet-stream");
-  void* h = prepare(path, true, extra, ask_first);
-  curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-  curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
-  BodySource body{fd, &on_read_hook};
-  curl_easy_setopt(c, CURLOPT_READDATA, &body);
-  curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(st.st_size));
-  auto r = perform(h);
-  ::close(fd);
-  return r;
+  return send_file(/*post=*/false, path, file_path, headers, ask_first, "application/octet-stream", on_read_hook);
 }
 
 Result<Response> Client::post_file(const std::string& path, const std::string& file_path,
                                    const std::vector<std::pair<std::string, std::string>>& headers,
+                                   const std::function<bool(std::size_t)>& on_read_hook) {
+  return send_file(/*post=*/true, path, file_path, headers, false, "application/json", on_read_hook);
+}
+
+Result<Response> Client::send_file(bool post, const std::string& path, const std::string& file_path,
+                                   const std::vector<std::pair<std::string, std::string>>& headers,
+                                   bool ask_first, const char* default_type,
                                    const std::function<bool(std::size_t)>& on_read_hook) {
   if (!curl_) return fail(Errc::internal, "curl_easy_init failed");
   int fd = ::open(file_path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -205,13 +190,16 @@ Result<Response> Client::post_file(const std::string& path, const std::string& f
   auto extra = headers;
   bool typed = false;
   for (const auto& h : extra) typed = typed || strcasecmp(h.first.c_str(), "Content-Type") == 0;
-  if (!typed) extra.emplace_back("Content-Type", "application/json");
-  void* h = prepare(path, true, extra, false);
-  curl_easy_setopt(c, CURLOPT_POST, 1L);
+  if (!typed) extra.emplace_back("Content-Type", default_type);
+  void* h = prepare(path, true, extra, ask_first);
+  // The body streams from the file through on_read either way; only the method and how its
+  // length is announced differ.
+  curl_easy_setopt(c, post ? CURLOPT_POST : CURLOPT_UPLOAD, 1L);
   curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
   BodySource body{fd, &on_read_hook};
   curl_easy_setopt(c, CURLOPT_READDATA, &body);
-  curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(st.st_size));
+  curl_easy_setopt(c, post ? CURLOPT_POSTFIELDSIZE_LARGE : CURLOPT_INFILESIZE_LARGE,
+                   static_cast<curl_off_t>(st.st_size));
   auto r = perform(h);
   ::close(fd);
   return r;

@@ -72,6 +72,10 @@ class Client {
   static constexpr std::size_t kReadChunk = 64 * 1024;
 
  private:
+  /// PUT (upload) or POST of a file's bytes, streamed; put_file/post_file are the public faces.
+  Result<Response> send_file(bool post, const std::string& path, const std::string& file_path,
+                             const std::vector<std::pair<std::string, std::string>>& headers, bool ask_first,
+                             const char* default_type, const std::function<bool(std::size_t)>& on_read_hook);
   Result<Response> perform(void* header_list);
   void* prepare(const std::string& path, bool authenticate,
                 const std::vector<std::pair<std::string, std::string>>& extra, bool ask_first = false);
