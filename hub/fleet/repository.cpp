@@ -31,6 +31,20 @@ Result<Beat> read_beat(const sqlite::Stmt& st) {
   return b;
 }
 
+// Every row of a statement selecting (agent, institution, received_ms, body).
+Result<std::vector<Beat>> read_beats(sqlite::Stmt& st) {
+  std::vector<Beat> out;
+  for (;;) {
+    auto row = st.step();
+    if (!row) return std::move(row).error();
+    if (!*row) break;
+    auto b = read_beat(st);
+    if (!b) return std::move(b).error();
+    out.push_back(std::move(*b));
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<FleetRepository>> FleetRepository::open(const std::string& path) {
@@ -61,16 +75,7 @@ Result<std::vector<Beat>> FleetRepository::recent_locked(const std::string& agen
       "LIMIT ?");
   if (!st) return std::move(st).error();
   st->bind(1, agent).bind(2, n);
-  std::vector<Beat> out;
-  for (;;) {
-    auto row = st->step();
-    if (!row) return std::move(row).error();
-    if (!*row) break;
-    auto b = read_beat(*st);
-    if (!b) return std::move(b).error();
-    out.push_back(std::move(*b));
-  }
-  return out;
+  return read_beats(*st);
 }
 
 Result<std::vector<AgentBeats>> FleetRepository::agents(const std::string& institution) {
@@ -96,11 +101,20 @@ Result<std::vector<AgentBeats>> FleetRepository::agents(const std::string& insti
 }
 
 Result<AgentBeats> FleetRepository::agent(const std::string& institution, const std::string& agent) {
-  auto all = agents(institution);
-  if (!all) return std::move(all).error();
-  for (auto& a : *all)
-    if (a.agent == agent) return std::move(a);
-  return fail(Errc::not_found, "no agent '" + agent + "' in this institution", "agent");
+  // One agent: look it up directly instead of loading every agent's recent beats.
+  std::lock_guard lock(mu_);
+  auto st = db_.prepare(
+      "SELECT id,institution FROM agents WHERE id=?1 AND (?2='' OR institution=?2) AND revoked=0");
+  if (!st) return std::move(st).error();
+  st->bind(1, agent).bind(2, institution);
+  auto row = st->step();
+  if (!row) return std::move(row).error();
+  if (!*row) return fail(Errc::not_found, "no agent '" + agent + "' in this institution", "agent");
+  AgentBeats a{st->text(0), st->text(1), {}};
+  auto r = recent_locked(a.agent, 3);
+  if (!r) return std::move(r).error();
+  a.recent = std::move(*r);
+  return a;
 }
 
 Result<std::vector<Beat>> FleetRepository::history(const std::string& agent, std::int64_t since_ms) {
@@ -110,16 +124,7 @@ Result<std::vector<Beat>> FleetRepository::history(const std::string& agent, std
       "received_ms, id");
   if (!st) return std::move(st).error();
   st->bind(1, agent).bind(2, since_ms);
-  std::vector<Beat> out;
-  for (;;) {
-    auto row = st->step();
-    if (!row) return std::move(row).error();
-    if (!*row) break;
-    auto b = read_beat(*st);
-    if (!b) return std::move(b).error();
-    out.push_back(std::move(*b));
-  }
-  return out;
+  return read_beats(*st);
 }
 
 Result<StoreTotals> FleetRepository::store_totals() {
