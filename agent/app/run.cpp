@@ -235,7 +235,6 @@ class Runner {
     h.config_path = config_path_;
     h.queue_db = cfg_.queue_db();
     h.spool_dir = spool_.spool_dir();
-    h.tmp_dir = cfg_.data_dir;
     h.uploaded_totals = [this] {
       const auto& st = uploader_->stats();
       return std::pair<std::int64_t, std::int64_t>(st.uploaded.load() + st.already_stored.load(), st.bytes.load());

@@ -196,12 +196,7 @@ BeatInputs Heartbeat::gather() {
 bool Heartbeat::beat_once() {
   try {
     const std::string body = build_heartbeat(gather()).dump();
-    const std::string path = opts_.tmp_dir + "/heartbeat.json";
-    if (auto s = fsio::write_file_atomic(path, body); !s) {
-      log_.warn(kCat, "cannot write the heartbeat", {{"error", s.error().to_string()}});
-      return false;
-    }
-    auto r = client_->post_file(std::string(kHeartbeatsPath), path, {{"Content-Type", "application/json"}});
+    auto r = client_->send("POST", std::string(kHeartbeatsPath), body);
     if (!r) {
       log_.warn(kCat, "heartbeat not delivered", {{"error", r.error().to_string()}});
       return false;

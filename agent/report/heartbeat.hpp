@@ -63,7 +63,6 @@ struct HeartbeatOptions {
   std::string config_path;  // hashed once (config digest)
   std::string queue_db;
   std::string spool_dir;
-  std::string tmp_dir;  // where the body is written before it is posted
   std::function<std::pair<std::int64_t, std::int64_t>()> uploaded_totals;  // (items, bytes) so far
   std::function<bool()> disk_full;
 };

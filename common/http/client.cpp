@@ -110,7 +110,8 @@ void* Client::prepare(const std::string& path, bool authenticate,
   CURL* c = static_cast<CURL*>(curl_);
   // reset keeps the connection cache, DNS cache and TLS session: connection reuse survives.
   curl_easy_reset(c);
-  std::string url = opts_.base_url + path;
+  // With no base_url the path is a whole URL (alert channels, enrollment against a given hub).
+  std::string url = opts_.base_url.empty() ? path : opts_.base_url + path;
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
@@ -118,6 +119,12 @@ void* Client::prepare(const std::string& path, bool authenticate,
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
   if (!opts_.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, opts_.ca_file.c_str());
+  if (!opts_.client_cert_file.empty()) {
+    curl_easy_setopt(c, CURLOPT_SSLCERT, opts_.client_cert_file.c_str());
+    curl_easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");
+    curl_easy_setopt(c, CURLOPT_SSLKEY, opts_.client_key_file.c_str());
+    curl_easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
+  }
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, opts_.connect_timeout_seconds);
   curl_easy_setopt(c, CURLOPT_TIMEOUT, opts_.timeout_seconds);
   curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
@@ -158,6 +165,27 @@ Result<Response> Client::get(const std::string& path, bool authenticate) {
   if (!curl_) return fail(Errc::internal, "curl_easy_init failed");
   void* h = prepare(path, authenticate, {});
   curl_easy_setopt(static_cast<CURL*>(curl_), CURLOPT_HTTPGET, 1L);
+  return perform(h);
+}
+
+Result<Response> Client::send(const std::string& method, const std::string& path, const std::string& body,
+                              const std::vector<std::pair<std::string, std::string>>& headers, bool authenticate) {
+  if (!curl_) return fail(Errc::internal, "curl_easy_init failed");
+  CURL* c = static_cast<CURL*>(curl_);
+  auto extra = headers;
+  bool typed = false;
+  for (const auto& h : extra) typed = typed || strcasecmp(h.first.c_str(), "Content-Type") == 0;
+  if (!typed && !body.empty()) extra.emplace_back("Content-Type", "application/json");
+  void* h = prepare(path, authenticate, extra);
+  if (method == "GET") {
+    curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+  } else {
+    // POSTFIELDS with an explicit size sends `body` as is (binary-safe, no strlen); the
+    // custom request line then carries PUT, PATCH or DELETE where asked.
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
+    if (method != "POST") curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
+  }
   return perform(h);
 }
 

@@ -27,6 +27,8 @@ class GlobalInit {
 struct ClientOptions {
   std::string base_url;                 // "https://hub:8443", no trailing slash needed
   std::string ca_file;                  // PEM bundle; empty = system store
+  std::string client_cert_file;         // PEM client certificate for mutual TLS; empty = none
+  std::string client_key_file;          // PEM private key of client_cert_file
   log::Secret token;                    // sent as "Authorization: Bearer" when authenticate=true
   long connect_timeout_seconds = 10;
   long timeout_seconds = 300;           // whole request
@@ -53,6 +55,13 @@ class Client {
 
   /// GET base_url + path. Transport failures are errors; any HTTP status is a Response.
   Result<Response> get(const std::string& path, bool authenticate = true);
+  /// Any `method` with a small in-memory `body` (JSON, form). With an empty base_url, `path` is
+  /// the whole URL (alert channels post to many servers). A Content-Type header defaults to
+  /// application/json when `body` is not empty.
+  Result<Response> send(const std::string& method, const std::string& path, const std::string& body,
+                        const std::vector<std::pair<std::string, std::string>>& headers = {},
+                        bool authenticate = true);
+
   /// PUT base_url + path with the body streamed from `file_path` (never loaded whole).
   /// By default the body follows the headers at once (an empty `Expect:` avoids curl's wait for
   /// "100 Continue"); with `ask_first` the server may refuse before any body byte is sent.
