@@ -30,6 +30,7 @@ LB_PACKAGES=(
 LB_TEST_PACKAGES=(
   vsftpd nginx openssh-server postgresql postgresql-client unixodbc odbc-postgresql libsqliteodbc
   dpkg-dev systemd binutils passwd python3 nftables
+  chromium g++-mingw-w64-x86-64-posix
 )
 
 lb_log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }

@@ -1,5 +1,11 @@
 #include "common/sqlite/db.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include <sqlite3.h>
 
 namespace lightbox::sqlite {
@@ -88,6 +94,34 @@ Status Db::quick_check() {
     if (line != "ok") problems += line + "; ";
   }
   if (!problems.empty()) return fail(Errc::db_error, "database " + path_ + " is damaged: " + problems);
+  return {};
+}
+
+Status Db::backup_to(const std::string& dest_path) {
+  const std::string tmp = dest_path + ".partial";
+  ::unlink(tmp.c_str());
+  sqlite3* out = nullptr;
+  int rc = sqlite3_open_v2(tmp.c_str(), &out, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  Db dest(out, tmp);  // closes `out` on every path
+  if (rc != SQLITE_OK) return dest.last_error("cannot create " + tmp);
+  sqlite3_backup* b = sqlite3_backup_init(out, "main", db_, "main");
+  if (!b) return dest.last_error("cannot start the backup of " + path_);
+  // All pages in one step: the source is read under one read transaction, so the copy is one
+  // consistent snapshot even while the hub commits (WAL readers do not block writers).
+  rc = sqlite3_backup_step(b, -1);
+  sqlite3_backup_finish(b);
+  if (rc != SQLITE_DONE) return fail(Errc::db_error, "backup of " + path_ + " failed: " + sqlite3_errstr(rc));
+  if (auto s = dest.exec("PRAGMA journal_mode=DELETE"); !s) return s;
+  dest = Db(nullptr, "");
+  int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || ::fsync(fd) != 0) {
+    int e = errno;
+    if (fd >= 0) ::close(fd);
+    return fail(Errc::io_error, "cannot fsync " + tmp + ": " + std::strerror(e));
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), dest_path.c_str()) != 0)
+    return fail(Errc::io_error, "cannot rename " + tmp + ": " + std::strerror(errno));
   return {};
 }
 

@@ -72,6 +72,9 @@ class Db {
   int changes() const;
   /// PRAGMA quick_check; an error value describes the damage.
   Status quick_check();
+  /// A consistent copy of the whole database at `dest_path` while others keep writing (SQLite's
+  /// online backup), written to a temporary, fsynced and renamed into place.
+  Status backup_to(const std::string& dest_path);
   const std::string& path() const { return path_; }
   /// The current error of the connection, mapped to the project's codes.
   Error last_error(std::string_view what) const;

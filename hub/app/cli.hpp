@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/error/result.hpp"
+#include "hub/app/hub_config.hpp"
 
 namespace lightbox::hub::app {
 
@@ -30,6 +31,12 @@ int run_serve(const Args& args);
 int run_check(const Args& args);
 /// `lightbox-hub admin --config F <verb> ...`
 int run_admin(const Args& args);
+/// `lightbox-hub backup --config F --to DIR` (hub/app/backup.cpp)
+int run_backup(const Args& args);
+/// `lightbox-hub restore --config F --from DIR [--force]` (hub/app/backup.cpp)
+int run_restore(const Args& args);
+/// The config named by --config; prints its problems one per line and returns nullopt.
+std::optional<HubConfig> config_from(const Args& args);
 /// Usage text for every subcommand.
 const char* usage();
 

@@ -29,19 +29,6 @@ namespace lightbox::hub::app {
 
 namespace {
 
-// Reads the config named by --config; prints problems one per line and returns nullopt.
-std::optional<HubConfig> config_from(const Args& args) {
-  auto path = args.option("config");
-  if (!path) {
-    std::cerr << "--config: is required\n" << usage();
-    return std::nullopt;
-  }
-  config::Problems problems;
-  auto cfg = load_hub_config(*path, problems);
-  if (!cfg) std::cerr << problems.to_string();
-  return cfg;
-}
-
 std::unique_ptr<log::Logger> make_logger(const HubConfig& c) {
   log::Level level = log::Level::info;
   (void)log::parse_level(c.log_level, level);
@@ -72,6 +59,18 @@ int print_error(const Error& e) {
 }
 
 }  // namespace
+
+std::optional<HubConfig> config_from(const Args& args) {
+  auto path = args.option("config");
+  if (!path) {
+    std::cerr << "--config: is required\n" << usage();
+    return std::nullopt;
+  }
+  config::Problems problems;
+  auto cfg = load_hub_config(*path, problems);
+  if (!cfg) std::cerr << problems.to_string();
+  return cfg;
+}
 
 std::optional<std::string> Args::option(const std::string& name) const {
   auto it = options.find(name);
@@ -107,7 +106,9 @@ const char* usage() {
          "       lightbox-hub admin --config FILE create-institution --id ID --name NAME\n"
          "       lightbox-hub admin --config FILE create-agent --institution ID --agent AGENT_ID [--json]\n"
          "       lightbox-hub admin --config FILE revoke-agent --agent AGENT_ID\n"
-         "       lightbox-hub admin --config FILE list-agents\n";
+         "       lightbox-hub admin --config FILE list-agents\n"
+         "       lightbox-hub backup --config FILE --to DIR\n"
+         "       lightbox-hub restore --config FILE --from DIR [--force]\n";
 }
 
 int run_serve(const Args& args) {
