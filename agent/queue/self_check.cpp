@@ -6,6 +6,7 @@
 #include <ctime>
 #include <filesystem>
 
+#include "common/clock/clock.hpp"
 #include "common/fsio/atomic_file.hpp"
 #include "common/sqlite/db.hpp"
 
@@ -24,15 +25,6 @@ std::int64_t count_rows(sqlite::Db& db, const char* table) {
   auto r = st->step();
   if (!r || !*r) return -1;
   return st->int64(0);
-}
-
-std::string stamp(std::int64_t now_ms) {
-  std::time_t t = static_cast<std::time_t>(now_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
-  return buf;
 }
 
 }  // namespace
@@ -64,7 +56,7 @@ SelfCheckReport self_check(const std::string& db_path, std::int64_t now_ms) {
     }
   }
   if (!rep.damaged) return rep;
-  const std::string aside = db_path + ".damaged-" + stamp(now_ms);
+  const std::string aside = db_path + ".damaged-" + clock::compact_utc(now_ms);
   if (::rename(db_path.c_str(), aside.c_str()) != 0) {
     rep.problem += "; cannot set it aside: " + std::string(std::strerror(errno));
     return rep;

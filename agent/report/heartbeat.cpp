@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "agent/queue/sqlite_queue.hpp"
+#include "common/clock/clock.hpp"
 #include "common/fsio/atomic_file.hpp"
 #include "common/hash/sha256.hpp"
 
@@ -69,7 +70,7 @@ nlohmann::json build_heartbeat(const BeatInputs& in) {
         {{"name", s.name},
          {"kind", s.kind},
          {"last_scan_at",
-          s.last_scan_at_ms > 0 ? nlohmann::json(iso8601(s.last_scan_at_ms)) : nlohmann::json(nullptr)},
+          s.last_scan_at_ms > 0 ? nlohmann::json(clock::iso_utc(s.last_scan_at_ms)) : nlohmann::json(nullptr)},
          {"last_error", s.last_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.last_error)}});
   nlohmann::json errors = nlohmann::json::object();
   for (const auto& [code, n] : in.errors) errors[code] = n;
@@ -80,7 +81,7 @@ nlohmann::json build_heartbeat(const BeatInputs& in) {
           {"uptime_s", in.uptime_s},
           {"config_sha256", in.config_sha256},
           {"clock_ms", in.clock_ms},
-          {"clock", iso8601(in.clock_ms)},
+          {"clock", clock::iso_utc(in.clock_ms)},
           {"queue", status["queue"]},
           {"backlog_bytes", status["backlog_bytes"]},
           {"oldest_pending_age_seconds", status["oldest_pending_age_seconds"]},

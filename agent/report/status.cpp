@@ -4,16 +4,9 @@
 #include <filesystem>
 #include <sstream>
 
-namespace lightbox::agent::report {
+#include "common/clock/clock.hpp"
 
-std::string iso8601(std::int64_t unix_ms) {
-  std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+namespace lightbox::agent::report {
 
 Result<Snapshot> read_snapshot(sqlite::Db& db, std::int64_t now_ms) {
   Snapshot s;
@@ -71,16 +64,16 @@ nlohmann::json to_json(const Snapshot& s) {
   for (const auto& it : s.recent_errors)
     j["recent_errors"].push_back({{"item", it.id}, {"source", it.source}, {"path", it.rel_path},
                                   {"error", it.last_error_code}, {"message", it.last_error},
-                                  {"at", iso8601(it.updated_at)}});
+                                  {"at", clock::iso_utc(it.updated_at)}});
   j["quarantined"] = nlohmann::json::array();
   for (const auto& it : s.quarantined)
     j["quarantined"].push_back({{"item", it.id}, {"source", it.source}, {"path", it.rel_path},
                                 {"reason_code", it.last_error_code}, {"reason", it.last_error},
-                                {"at", iso8601(it.updated_at)}});
+                                {"at", clock::iso_utc(it.updated_at)}});
   j["sources"] = nlohmann::json::array();
   for (const auto& src : s.sources) {
     nlohmann::json o{{"name", src.name}, {"kind", src.kind}};
-    o["last_scan_at"] = src.last_scan_at_ms ? nlohmann::json(iso8601(src.last_scan_at_ms)) : nlohmann::json(nullptr);
+    o["last_scan_at"] = src.last_scan_at_ms ? nlohmann::json(clock::iso_utc(src.last_scan_at_ms)) : nlohmann::json(nullptr);
     o["last_error"] = src.last_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(src.last_error);
     o["poll_seconds"] = src.poll_seconds;
     o["watermark"] = src.watermark.empty() ? nlohmann::json(nullptr) : nlohmann::json(src.watermark);
@@ -106,7 +99,7 @@ std::string to_text(const Snapshot& s) {
     o << "sources:\n";
     for (const auto& src : s.sources) {
       o << "  " << src.name << " (" << src.kind << ", every " << src.poll_seconds << " s) last scan "
-        << (src.last_scan_at_ms ? iso8601(src.last_scan_at_ms) : std::string("never"));
+        << (src.last_scan_at_ms ? clock::iso_utc(src.last_scan_at_ms) : std::string("never"));
       if (!src.watermark.empty()) o << ", watermark " << src.watermark;
       if (!src.last_error.empty()) o << ", error: " << src.last_error;
       o << "\n";
@@ -116,7 +109,7 @@ std::string to_text(const Snapshot& s) {
     o << "recent errors:\n";
     for (const auto& it : s.recent_errors)
       o << "  #" << it.id << " " << it.source << ":" << it.rel_path << " [" << queue::to_string(it.state) << "] "
-        << it.last_error_code << ": " << it.last_error << " (" << iso8601(it.updated_at) << ")\n";
+        << it.last_error_code << ": " << it.last_error << " (" << clock::iso_utc(it.updated_at) << ")\n";
   }
   if (!s.quarantined.empty()) {
     o << "quarantined:\n";

@@ -30,7 +30,5 @@ Result<Snapshot> read_snapshot(const std::string& db_path, std::int64_t now_ms);
 nlohmann::json to_json(const Snapshot& s);
 /// A few aligned lines for an operator.
 std::string to_text(const Snapshot& s);
-/// Unix milliseconds as ISO-8601 UTC ("2026-01-31T12:00:00Z").
-std::string iso8601(std::int64_t unix_ms);
 
 }  // namespace lightbox::agent::report

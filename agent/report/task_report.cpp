@@ -3,23 +3,14 @@
 #include <ctime>
 #include <filesystem>
 
+#include "common/clock/clock.hpp"
 #include "common/fsio/atomic_file.hpp"
 
 namespace lightbox::agent::report {
 
-std::string iso_utc_ms(std::int64_t unix_ms) {
-  std::time_t secs = static_cast<std::time_t>(unix_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(unix_ms % 1000));
-  return buf;
-}
-
 nlohmann::json task_record(const TaskFacts& f) {
-  const std::string started = iso_utc_ms(f.started_at_ms);
-  const std::string finished = iso_utc_ms(f.finished_at_ms);
+  const std::string started = clock::iso_utc_ms(f.started_at_ms);
+  const std::string finished = clock::iso_utc_ms(f.finished_at_ms);
   const std::int64_t verified = f.intake.collected - f.intake.quarantined;
   nlohmann::json fields{{"source", f.source},
                         {"kind", f.kind},

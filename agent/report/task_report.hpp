@@ -28,9 +28,6 @@ struct TaskFacts {
 /// `uploaded` is 0 at report time: uploads follow the scan (each item's receipt is in the queue).
 nlohmann::json task_record(const TaskFacts& f);
 
-/// UTC ISO-8601 with milliseconds ("2026-11-28T08:00:00.123Z").
-std::string iso_utc_ms(std::int64_t unix_ms);
-
 /// Writes task records as batches and admits them. Acts as the (internal) source "@tasks" of
 /// those batches, a name no configured source can have.
 class TaskReporter final : public sources::Source {

@@ -7,6 +7,8 @@
 #include <fstream>
 #include <optional>
 
+#include "common/clock/clock.hpp"
+
 namespace lightbox::log {
 namespace {
 
@@ -18,18 +20,6 @@ const char* level_name(Level l) {
     case Level::error: return "error";
     default: return "off";
   }
-}
-
-std::string iso(std::chrono::system_clock::time_point now) {
-  using namespace std::chrono;
-  auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::time_t t = system_clock::to_time_t(now);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-  return buf;
 }
 
 // When an existing log file was started: the "ts" of its first line ("2026-11-28T02:40:00.123Z").
@@ -117,7 +107,8 @@ void Logger::rotate_locked() {
 void Logger::write(Level l, std::string_view category, std::string_view msg, nlohmann::json fields) {
   const auto now = clock_();
   nlohmann::json line = nlohmann::json::object();
-  line["ts"] = iso(now);
+  line["ts"] = clock::iso_utc_ms(
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count());
   line["level"] = level_name(l);
   line["cat"] = category;
   line["msg"] = msg;

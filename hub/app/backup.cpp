@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/clock/clock.hpp"
 #include "common/fsio/atomic_file.hpp"
 #include "common/hash/sha256.hpp"
 #include "common/sqlite/db.hpp"
@@ -154,15 +155,6 @@ Status copy_state(const std::string& src_root, const std::string& dst_root, Copy
   return {};
 }
 
-std::string utc_now() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 // Copies the index from `src_index` (a live or backed-up database) to `dst_root`/index.db.
 Status copy_index(const std::string& src_index, const std::string& dst_root) {
   sqlite::OpenOptions ro;
@@ -193,7 +185,7 @@ Result<CopyReport> backup_data_dir(const std::string& data_dir, const std::strin
   CopyReport report;
   if (auto s = copy_objects(data_dir, dest_dir, *refs, report); !s) return std::move(s).error();
   if (auto s = copy_state(data_dir, dest_dir, report); !s) return std::move(s).error();
-  nlohmann::json manifest = {{"created_at", utc_now()},
+  nlohmann::json manifest = {{"created_at", clock::iso_utc(clock::now_ms())},
                              {"source", fs::absolute(data_dir).string()},
                              {"objects", report.objects},
                              {"damaged", report.damaged}};

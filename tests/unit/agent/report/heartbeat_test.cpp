@@ -1,3 +1,4 @@
+#include "common/clock/clock.hpp"
 #include "agent/report/heartbeat.hpp"
 
 #include <doctest/doctest.h>
@@ -42,7 +43,7 @@ TEST_CASE("heartbeat JSON carries queue, sources, spool, host and the agent's cl
   CHECK(j["interval_seconds"] == 30);
   CHECK(j["uptime_s"] == 42);
   CHECK(j["clock_ms"] == in.clock_ms);
-  CHECK(j["clock"] == report::iso8601(in.clock_ms));
+  CHECK(j["clock"] == clock::iso_utc(in.clock_ms));
   CHECK(j["queue"]["verified"] == 3);
   CHECK(j["backlog_bytes"] == 900);
   CHECK(j["oldest_pending_age_seconds"] == 5);
