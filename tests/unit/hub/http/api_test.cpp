@@ -3,7 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "common/fsio/atomic_file.hpp"
-#include "tests/unit/hub/test_support.hpp"
+#include "tests/unit/hub/http/api_fixture.hpp"
 
 using namespace lightbox;
 using namespace lightbox::hub;
@@ -16,16 +16,7 @@ namespace {
 const std::string kToken1 = "lbt_token_one";
 const std::string kToken2 = "lbt_token_two";
 
-struct Fixture {
-  test::ScratchDir dir;
-  log::Logger log{log::Level::off};
-  store::MemoryObjectStore store{dir / "staging"};
-  std::unique_ptr<index::SqliteRepository> repo = index::SqliteRepository::open(dir / "index.db").value();
-  std::unique_ptr<index::SqliteRecordRepository> record_repo =
-      index::SqliteRecordRepository::open(dir / "index.db").value();
-  records::RecordService records{*record_repo, log};
-  ingest::Pipeline pipeline{store, *repo, log, 1 << 20};
-  http::Api api{pipeline, *repo, store, records, log, "1.2.3"};
+struct Fixture : test::ApiFixture {
 
   Fixture() {
     REQUIRE(repo->create_institution("h1", "H1").ok());
@@ -35,11 +26,7 @@ struct Fixture {
   }
 
   static Request req(std::string method, std::string target, const std::string& token = kToken1) {
-    Request r;
-    r.method = std::move(method);
-    r.target = std::move(target);
-    if (!token.empty()) r.headers.emplace_back("authorization", "Bearer " + token);
-    return r;
+    return ApiFixture::req(std::move(method), std::move(target), token);
   }
   Response put(const std::string& sha, std::string_view body, const std::string& kind = "attachment",
                const std::string& token = kToken1) {
@@ -49,8 +36,6 @@ struct Fixture {
     return api.handle(r, body, 7);
   }
 };
-
-nlohmann::json body_json(const Response& r) { return nlohmann::json::parse(r.body); }
 
 }  // namespace
 
@@ -87,7 +72,7 @@ TEST_CASE("query parsing and url decoding") {
 TEST_CASE("errors map to status and the JSON error body") {
   auto r = Response::error(fail(Errc::storage_full, "disk full"));
   CHECK(r.status == 507);
-  CHECK(body_json(r) ==
+  CHECK(test::json_of(r) ==
         nlohmann::json{{"error", "storage_full"}, {"message", "disk full"}, {"field", nullptr}});
   CHECK(Response::error(fail(Errc::hash_mismatch, "x")).status == 400);
   CHECK(Response::error(fail(Errc::rejected, "x")).status == 422);
@@ -98,15 +83,15 @@ TEST_CASE("api: health, unknown route, wrong method, authentication") {
   Fixture fx;
   auto h = fx.api.handle(Fixture::req("GET", "/healthz", ""));
   CHECK(h.status == 200);
-  CHECK(body_json(h)["version"] == "1.2.3");
+  CHECK(test::json_of(h)["version"] == "1.2.3");
   CHECK(fx.api.handle(Fixture::req("GET", "/nope")).status == 404);
   auto m = fx.api.handle(Fixture::req("DELETE", "/api/v1/studies"));
   CHECK(m.status == 405);
-  CHECK(body_json(m).contains("error"));
+  CHECK(test::json_of(m).contains("error"));
 
   auto none = fx.api.handle(Fixture::req("GET", "/api/v1/studies", ""));
   CHECK(none.status == 401);
-  CHECK(body_json(none)["error"] == "unauthorized");
+  CHECK(test::json_of(none)["error"] == "unauthorized");
   CHECK(fx.api.handle(Fixture::req("GET", "/api/v1/studies", "lbt_wrong")).status == 401);
 
   auto as_other = Fixture::req("GET", "/api/v1/studies");
@@ -119,7 +104,7 @@ TEST_CASE("api: health, unknown route, wrong method, authentication") {
   REQUIRE(fx.repo->revoke_agent("a1").ok());
   auto revoked = fx.api.handle(Fixture::req("GET", "/api/v1/studies"));
   CHECK(revoked.status == 401);
-  CHECK(body_json(revoked)["message"] == "credential revoked");
+  CHECK(test::json_of(revoked)["message"] == "credential revoked");
 }
 
 TEST_CASE("api: PUT validation, 201 then 200, GET scoped by institution") {
@@ -129,13 +114,13 @@ TEST_CASE("api: PUT validation, 201 then 200, GET scoped by institution") {
 
   auto bad_name = fx.put("XYZ", bytes);
   CHECK(bad_name.status == 400);
-  CHECK(body_json(bad_name)["field"] == "sha256");
+  CHECK(test::json_of(bad_name)["field"] == "sha256");
   auto bad_kind = fx.put(sha, bytes, "video");
   CHECK(bad_kind.status == 400);
-  CHECK(body_json(bad_kind)["field"] == "X-Lightbox-Kind");
+  CHECK(test::json_of(bad_kind)["field"] == "X-Lightbox-Kind");
   auto mismatch = fx.put(hash::sha256_hex("else"), bytes);
   CHECK(mismatch.status == 400);
-  CHECK(body_json(mismatch)["error"] == "hash_mismatch");
+  CHECK(test::json_of(mismatch)["error"] == "hash_mismatch");
   CHECK(fx.put(sha, "not dicom", "dicom").status == 400);  // name differs from the bytes
   CHECK(fx.put(hash::sha256_hex("not dicom"), "not dicom", "dicom").status == 422);
 
@@ -146,11 +131,11 @@ TEST_CASE("api: PUT validation, 201 then 200, GET scoped by institution") {
 
   auto first = fx.put(sha, bytes);
   CHECK(first.status == 201);
-  CHECK(body_json(first)["outcome"] == "Stored");
-  CHECK(body_json(first)["sha256"] == sha);
+  CHECK(test::json_of(first)["outcome"] == "Stored");
+  CHECK(test::json_of(first)["sha256"] == sha);
   auto second = fx.put(sha, bytes);
   CHECK(second.status == 200);
-  CHECK(body_json(second)["outcome"] == "AlreadyStored");
+  CHECK(test::json_of(second)["outcome"] == "AlreadyStored");
 
   auto get = fx.api.handle(Fixture::req("GET", "/api/v1/objects/" + sha));
   CHECK(get.status == 200);
@@ -167,20 +152,20 @@ TEST_CASE("api: studies list and detail from an uploaded DICOM file") {
   std::string bytes = *fsio::read_file(fx.dir / "t.dcm");
   auto r = fx.put(hash::sha256_hex(bytes), bytes, "dicom");
   REQUIRE(r.status == 201);
-  CHECK(body_json(r)["study_uid"] == td.study_uid);
+  CHECK(test::json_of(r)["study_uid"] == td.study_uid);
 
   auto list = fx.api.handle(Fixture::req("GET", "/api/v1/studies?patient_id=" + td.patient_id));
   REQUIRE(list.status == 200);
-  auto j = body_json(list);
+  auto j = test::json_of(list);
   REQUIRE(j["studies"].size() == 1);
   CHECK(j["studies"][0]["instance_count"] == 1);
   CHECK(j["studies"][0]["modalities"] == nlohmann::json::array({td.modality}));
-  CHECK(body_json(fx.api.handle(Fixture::req("GET", "/api/v1/studies", kToken2)))["studies"].empty());
+  CHECK(test::json_of(fx.api.handle(Fixture::req("GET", "/api/v1/studies", kToken2)))["studies"].empty());
   CHECK(fx.api.handle(Fixture::req("GET", "/api/v1/studies?limit=0")).status == 400);
 
   auto d = fx.api.handle(Fixture::req("GET", "/api/v1/studies/" + td.study_uid));
   REQUIRE(d.status == 200);
-  auto dj = body_json(d);
+  auto dj = test::json_of(d);
   CHECK(dj["series"][0]["instances"][0]["sop_instance_uid"] == td.sop_instance_uid);
   CHECK(dj["series"][0]["instances"][0]["sha256"] == hash::sha256_hex(bytes));
   CHECK(fx.api.handle(Fixture::req("GET", "/api/v1/studies/" + td.study_uid, kToken2)).status == 404);
@@ -220,7 +205,7 @@ TEST_CASE("api: a full disk is 507 storage_full, an exception is 500 JSON, nothi
     r.headers.emplace_back("X-Lightbox-Kind", "attachment");
     auto resp = api.handle(r, bytes);
     CHECK(resp.status == (throws ? 500 : 507));
-    CHECK(body_json(resp)["error"] == (throws ? "internal" : "storage_full"));
+    CHECK(test::json_of(resp)["error"] == (throws ? "internal" : "storage_full"));
     CHECK(fx.repo->find_object(hash::sha256_hex(bytes), "h1").error().code == Errc::not_found);
   }
 }
@@ -268,10 +253,10 @@ TEST_CASE("api: POST /api/v1/records stores a batch, checks its hash and rejects
 
   auto resp = post_records(fx, body, "");
   CHECK(resp.status == 400);
-  CHECK(body_json(resp)["field"] == "X-Lightbox-Batch");
+  CHECK(test::json_of(resp)["field"] == "X-Lightbox-Batch");
   resp = post_records(fx, body, hash::sha256_hex("other"));
   CHECK(resp.status == 400);
-  CHECK(body_json(resp)["error"] == "hash_mismatch");
+  CHECK(test::json_of(resp)["error"] == "hash_mismatch");
   CHECK(fx.api.handle(Fixture::req("GET", "/api/v1/exams/E1")).status == 404);
 
   resp = post_records(fx, body, sha, "");
@@ -279,7 +264,7 @@ TEST_CASE("api: POST /api/v1/records stores a batch, checks its hash and rejects
 
   resp = post_records(fx, body, sha);
   REQUIRE(resp.status == 200);
-  auto j = body_json(resp);
+  auto j = test::json_of(resp);
   CHECK(j["sha256"] == sha);
   CHECK(j["outcome"] == "Stored");
   CHECK(j["stored"] == 2);
@@ -290,29 +275,29 @@ TEST_CASE("api: POST /api/v1/records stores a batch, checks its hash and rejects
 
   resp = post_records(fx, body, sha);  // the agent retried after a lost answer
   REQUIRE(resp.status == 200);
-  CHECK(body_json(resp)["stored"] == 0);
-  CHECK(body_json(resp)["already_stored"] == 2);
+  CHECK(test::json_of(resp)["stored"] == 0);
+  CHECK(test::json_of(resp)["already_stored"] == 2);
 
   resp = fx.api.handle(Fixture::req("GET", "/api/v1/exams/E1"));
   REQUIRE(resp.status == 200);
-  CHECK(body_json(resp)["report"]["fields"]["impression"] == "未见异常");
+  CHECK(test::json_of(resp)["report"]["fields"]["impression"] == "未见异常");
   resp = fx.api.handle(Fixture::req("GET", "/api/v1/exams?patient=P1"));
   REQUIRE(resp.status == 200);
-  CHECK(body_json(resp)["exams"].size() == 1);
+  CHECK(test::json_of(resp)["exams"].size() == 1);
   resp = fx.api.handle(Fixture::req("GET", "/api/v1/records/report/R1"));
   REQUIRE(resp.status == 200);
-  CHECK(body_json(resp)["versions"].size() == 1);
+  CHECK(test::json_of(resp)["versions"].size() == 1);
   CHECK(fx.api.handle(Fixture::req("GET", "/api/v1/records/visit/R1")).status == 400);
   CHECK(fx.api.handle(Fixture::req("GET", "/api/v1/records/report/R9")).status == 404);
   CHECK(fx.api.handle(Fixture::req("GET", "/api/v1/tasks?limit=0")).status == 400);
   resp = fx.api.handle(Fixture::req("GET", "/api/v1/tasks?source=ris"));
   REQUIRE(resp.status == 200);
-  CHECK(body_json(resp)["tasks"].empty());
+  CHECK(test::json_of(resp)["tasks"].empty());
 
   // Another institution sees none of it.
   CHECK(fx.api.handle(Fixture::req("GET", "/api/v1/exams/E1", kToken2)).status == 404);
   CHECK(fx.api.handle(Fixture::req("GET", "/api/v1/records/report/R1", kToken2)).status == 404);
-  CHECK(body_json(fx.api.handle(Fixture::req("GET", "/api/v1/exams?patient=P1", kToken2)))["exams"].empty());
+  CHECK(test::json_of(fx.api.handle(Fixture::req("GET", "/api/v1/exams?patient=P1", kToken2)))["exams"].empty());
 }
 
 TEST_CASE("api: records batches over the limit are 413, a body that is not a batch is 400") {
@@ -337,5 +322,5 @@ TEST_CASE("api: records batches over the limit are 413, a body that is not a bat
   const std::string not_json = "records: none";
   auto resp = post_records(fx, not_json, hash::sha256_hex(not_json));
   CHECK(resp.status == 400);
-  CHECK(body_json(resp)["error"] == "invalid_argument");
+  CHECK(test::json_of(resp)["error"] == "invalid_argument");
 }

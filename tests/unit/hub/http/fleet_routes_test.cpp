@@ -2,9 +2,10 @@
 
 #include <chrono>
 
+#include "common/clock/clock.hpp"
 #include "common/hash/sha256.hpp"
 #include "hub/http/api.hpp"
-#include "tests/unit/hub/test_support.hpp"
+#include "tests/unit/hub/http/api_fixture.hpp"
 
 using namespace lightbox;
 using namespace lightbox::hub;
@@ -17,18 +18,7 @@ namespace {
 const std::string kToken1 = "lbt_token_one";
 const std::string kToken2 = "lbt_token_two";
 
-struct Fixture {
-  test::ScratchDir dir;
-  log::Logger log{log::Level::off};
-  store::MemoryObjectStore store{dir / "staging"};
-  std::unique_ptr<index::SqliteRepository> repo = index::SqliteRepository::open(dir / "index.db").value();
-  std::unique_ptr<index::SqliteRecordRepository> record_repo =
-      index::SqliteRecordRepository::open(dir / "index.db").value();
-  std::unique_ptr<fleet::FleetRepository> fleet_repo = fleet::FleetRepository::open(dir / "index.db").value();
-  fleet::Metrics metrics;
-  records::RecordService records{*record_repo, log};
-  ingest::Pipeline pipeline{store, *repo, log, 1 << 20};
-  http::Api api{pipeline, *repo, store, records, log, "1.2.3"};
+struct Fixture : test::ApiFixture {
 
   Fixture() {
     REQUIRE(repo->create_institution("h1", "H1").ok());
@@ -40,11 +30,7 @@ struct Fixture {
   }
 
   static Request req(std::string method, std::string target, const std::string& token = kToken1) {
-    Request r;
-    r.method = std::move(method);
-    r.target = std::move(target);
-    if (!token.empty()) r.headers.emplace_back("authorization", "Bearer " + token);
-    return r;
+    return ApiFixture::req(std::move(method), std::move(target), token);
   }
   Response beat(const nlohmann::json& body, const std::string& token = kToken1) {
     auto r = req("POST", "/api/v1/heartbeats", token);
@@ -54,17 +40,11 @@ struct Fixture {
   }
 };
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 nlohmann::json body() {
   return {{"version", "1.0"},
           {"interval_seconds", 30},
           {"uptime_s", 5},
-          {"clock_ms", now_ms() - 2000},
+          {"clock_ms", clock::now_ms() - 2000},
           {"queue", {{"verified", 1}, {"done", 4}}},
           {"backlog_bytes", 123},
           {"uploaded", {{"items", 4}, {"bytes", 400}}},
@@ -72,8 +52,6 @@ nlohmann::json body() {
           {"sources", {{{"name", "ct"}, {"last_error", nullptr}}}},
           {"spool", {{"total_bytes", 1000}, {"free_bytes", 500}, {"disk_full", false}}}};
 }
-
-nlohmann::json json_of(const Response& r) { return nlohmann::json::parse(r.body); }
 
 }  // namespace
 
@@ -92,12 +70,12 @@ TEST_CASE("a heartbeat is stored under the credential's agent and listed with it
   Fixture f;
   auto r = f.beat(body());
   REQUIRE(r.status == 200);
-  CHECK(json_of(r)["agent"] == "a1");
-  CHECK(json_of(r)["clock_offset_s"].get<double>() >= 1.5);
+  CHECK(test::json_of(r)["agent"] == "a1");
+  CHECK(test::json_of(r)["clock_offset_s"].get<double>() >= 1.5);
 
   auto list = f.api.handle(Fixture::req("GET", "/api/v1/agents"));
   REQUIRE(list.status == 200);
-  auto agents = json_of(list)["agents"];
+  auto agents = test::json_of(list)["agents"];
   REQUIRE(agents.size() == 2);  // a1 and a2 of h1; never b1 of h2
   CHECK(agents[0]["agent"] == "a1");
   CHECK(agents[0]["status"] == "healthy");
@@ -110,7 +88,7 @@ TEST_CASE("a heartbeat is stored under the credential's agent and listed with it
 
   auto one = f.api.handle(Fixture::req("GET", "/api/v1/agents/a1"));
   REQUIRE(one.status == 200);
-  auto j = json_of(one);
+  auto j = test::json_of(one);
   CHECK(j["latest"]["version"] == "1.0");
   CHECK(j["last_24h"]["beats"] == 1);
   CHECK(j["last_24h"]["uploaded_items"] == 4);
@@ -124,7 +102,7 @@ TEST_CASE("a source error degrades the agent") {
   auto b = body();
   b["sources"][0]["last_error"] = "not_found: folder /x does not exist";
   REQUIRE(f.beat(b).status == 200);
-  auto agents = json_of(f.api.handle(Fixture::req("GET", "/api/v1/agents")))["agents"];
+  auto agents = test::json_of(f.api.handle(Fixture::req("GET", "/api/v1/agents")))["agents"];
   CHECK(agents[0]["status"] == "degraded");
   CHECK(agents[0]["reasons"][0].get<std::string>().find("folder /x") != std::string::npos);
 }
@@ -135,10 +113,10 @@ TEST_CASE("bad heartbeats are 400 naming the field; no credential is 401") {
   b["spool"].erase("disk_full");
   auto r = f.beat(b);
   CHECK(r.status == 400);
-  CHECK(json_of(r)["field"] == "spool.disk_full");
+  CHECK(test::json_of(r)["field"] == "spool.disk_full");
   auto r2 = f.api.handle(Fixture::req("POST", "/api/v1/heartbeats"), "{not json");
   CHECK(r2.status == 400);
-  CHECK(json_of(r2)["field"] == "body");
+  CHECK(test::json_of(r2)["field"] == "body");
   CHECK(f.beat(body(), "").status == 401);
   CHECK(f.api.handle(Fixture::req("GET", "/api/v1/agents", "")).status == 401);
 }
