@@ -30,7 +30,7 @@ LB_PACKAGES=(
 LB_TEST_PACKAGES=(
   vsftpd nginx openssh-server postgresql postgresql-client unixodbc odbc-postgresql libsqliteodbc
   dpkg-dev systemd binutils passwd python3 nftables
-  chromium g++-mingw-w64-x86-64-posix
+  chromium fonts-wqy-zenhei g++-mingw-w64-x86-64-posix
 )
 
 lb_log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
@@ -88,9 +88,11 @@ lb_build() {
 lb_free_port() {
   local port i
   for i in $(seq 200); do
-    port=$(( 20000 + (RANDOM * 32768 + RANDOM + i) % 41000 ))
+    # Below the kernel's ephemeral range (32768-60999 by default): a port picked there can be
+    # taken by some client's outgoing connection before our server binds it.
+    port=$(( 20000 + (RANDOM * 32768 + RANDOM + i) % 12700 ))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null &&
-       [ -z "$(ss -Hltn "sport = :$port" 2>/dev/null)" ]; then
+       [ -z "$(ss -Htan "sport = :$port" 2>/dev/null)" ]; then
       echo "$port"
       return 0
     fi
