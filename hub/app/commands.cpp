@@ -10,8 +10,11 @@
 #include "common/config/reader.hpp"
 #include "common/fsio/atomic_file.hpp"
 #include "common/hash/sha256.hpp"
+#include "common/http/client.hpp"
 #include "common/log/logger.hpp"
 #include "hub/app/cli.hpp"
+#include "hub/app/enroll_commands.hpp"
+#include "hub/alerts/service.hpp"
 #include "hub/app/hub_config.hpp"
 #include "hub/http/api.hpp"
 #include "hub/http/server.hpp"
@@ -107,6 +110,11 @@ const char* usage() {
          "       lightbox-hub admin --config FILE create-agent --institution ID --agent AGENT_ID [--json]\n"
          "       lightbox-hub admin --config FILE revoke-agent --agent AGENT_ID\n"
          "       lightbox-hub admin --config FILE list-agents\n"
+         "       lightbox-hub admin --config FILE create-operator --name NAME [--json]\n"
+         "       lightbox-hub admin --config FILE revoke-operator --name NAME\n"
+         "       lightbox-hub admin --config FILE list-operators\n"
+         "       lightbox-hub admin --config FILE enroll-token --institution ID [--agent AGENT_ID] [--ttl-hours 24] [--json]\n"
+         "       lightbox-hub admin --config FILE list-certs\n"
          "       lightbox-hub backup --config FILE --to DIR\n"
          "       lightbox-hub restore --config FILE --from DIR [--force]\n";
 }
@@ -132,11 +140,26 @@ int run_serve(const Args& args) {
   fleet::Metrics metrics;
   http::Api api(pipeline, **repo, **store, record_service, *log, LIGHTBOX_VERSION);
   api.set_fleet(fleet_repo->get(), &metrics);
+  lightbox::http::GlobalInit curl_init;  // alert channels post with libcurl
+  std::unique_ptr<alerts::AlertService> alert_service;
+  if (cfg->alerts) {
+    auto svc = alerts::AlertService::open(*cfg->alerts, cfg->index_path(), **fleet_repo, *log);
+    if (!svc) return print_error(svc.error());
+    alert_service = std::move(*svc);
+    api.set_alerts(alert_service.get());
+  }
+  auto stats_repo = dashboard::StatsRepository::open(cfg->index_path());
+  if (!stats_repo) return print_error(stats_repo.error());
+  api.set_dashboard(stats_repo->get());
+  auto enroll_stack = open_enroll(*cfg);
+  if (!enroll_stack) return print_error(enroll_stack.error());
+  if (*enroll_stack) api.set_enroll((*enroll_stack)->service.get());
   http::ServerOptions opts;
   opts.address = cfg->listen_address;
   opts.port = static_cast<std::uint16_t>(cfg->listen_port);
   opts.cert_file = cfg->tls_cert_file;
   opts.key_file = cfg->tls_key_file;
+  if (*enroll_stack) opts.client_ca_file = (*enroll_stack)->authority.cert_file();
   opts.max_body_bytes = static_cast<std::uint64_t>(cfg->max_body_bytes);
   opts.header_timeout_seconds = static_cast<int>(cfg->header_timeout_seconds);
   opts.idle_timeout_seconds = static_cast<int>(cfg->idle_timeout_seconds);
@@ -145,9 +168,12 @@ int run_serve(const Args& args) {
   // fsync-bound work (store, index commit) waits on the disk, not the CPU: give it more threads.
   opts.blocking_threads = std::max(8, 2 * opts.threads);
   opts.shutdown_grace_seconds = static_cast<int>(cfg->shutdown_grace_seconds);
+  if (alert_service) opts.on_stop = [svc = alert_service.get()] { svc->request_stop(); };
   http::Server server(opts, api, *log);
   if (auto s = server.start(); !s) return print_error(s.error());
+  if (alert_service) alert_service->start();
   server.run(true);
+  if (alert_service) alert_service->stop();
   return 0;
 }
 
@@ -177,6 +203,7 @@ int run_check(const Args& args) {
         problems.add("data_dir", "records index " + cfg->index_path() + " cannot be opened: " +
                                      records.error().message);
     }
+    check_enroll(*cfg, problems);
   }
   if (!problems.empty()) {
     std::cout << problems.to_string();
@@ -234,6 +261,7 @@ int run_admin(const Args& args) {
     auto agent = need("agent");
     if (!agent) return 2;
     if (auto s = r.revoke_agent(*agent); !s) return print_error(s.error());
+    if (auto s = revoke_agent_certificates(*cfg, *agent); !s) return print_error(s.error());
     std::cout << nlohmann::json{{"agent", *agent}, {"revoked", true}}.dump() << "\n";
     return 0;
   }
@@ -249,6 +277,37 @@ int run_admin(const Args& args) {
     std::cout << nlohmann::json{{"agents", arr}}.dump() << "\n";
     return 0;
   }
+  if (verb == "create-operator") {
+    // A person of the city ops team: sees every institution's fleet, stats and alerts, uploads nothing.
+    auto name = need("name");
+    if (!name) return 2;
+    auto token = new_token();
+    if (!token) return print_error(token.error());
+    const std::string op_token = "lbo_" + token->substr(4);
+    if (auto s = r.put_operator(*name, hash::sha256_hex(op_token)); !s) return print_error(s.error());
+    if (args.flag("json"))
+      std::cout << nlohmann::json{{"operator", *name}, {"role", "ops"}, {"token", op_token}}.dump() << "\n";
+    else
+      std::cout << op_token << "\n";
+    return 0;
+  }
+  if (verb == "revoke-operator") {
+    auto name = need("name");
+    if (!name) return 2;
+    if (auto s = r.revoke_operator(*name); !s) return print_error(s.error());
+    std::cout << nlohmann::json{{"operator", *name}, {"revoked", true}}.dump() << "\n";
+    return 0;
+  }
+  if (verb == "list-operators") {
+    auto ops = r.list_operators();
+    if (!ops) return print_error(ops.error());
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto& o : *ops)
+      arr.push_back({{"operator", o.name}, {"revoked", o.revoked}, {"created_at", o.created_at}});
+    std::cout << nlohmann::json{{"operators", arr}}.dump() << "\n";
+    return 0;
+  }
+  if (int rc = run_enroll_admin(*cfg, args, verb); rc >= 0) return rc;
   std::cerr << "unknown admin command '" << verb << "'\n" << usage();
   return 2;
 }

@@ -43,6 +43,21 @@ HubConfig parse_hub_config(const nlohmann::json& j, config::Problems& problems) 
     log.get("file", c.log_file);
     log.finish();
   }
+  {
+    auto en = root.child("enroll");
+    en.get("enabled", c.enroll.enabled);
+    en.get_int("cert_days", c.enroll.cert_days, 1, 3650);
+    en.get("ca_cert_file", c.enroll.ca_cert_file);
+    en.get("ca_key_file", c.enroll.ca_key_file);
+    if (c.enroll.ca_cert_file.empty() != c.enroll.ca_key_file.empty())
+      en.problem(c.enroll.ca_cert_file.empty() ? "ca_cert_file" : "ca_key_file",
+                 "set both enroll.ca_cert_file and enroll.ca_key_file, or neither");
+    en.finish();
+  }
+  if (root.has("alerts")) {
+    auto al = root.child("alerts");
+    c.alerts = alerts::parse_alerts_config(al);
+  }
   root.finish();
   return c;
 }

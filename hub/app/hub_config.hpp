@@ -5,8 +5,17 @@
 #include <string>
 
 #include "common/config/reader.hpp"
+#include "hub/alerts/config.hpp"
 
 namespace lightbox::hub::app {
+
+/// `enroll` section: the CA that signs agents' client certificates (mutual TLS).
+struct EnrollSection {
+  bool enabled = true;
+  std::int64_t cert_days = 365;
+  std::string ca_cert_file;  // both empty = <data_dir>/ca/ca.crt + ca.key, created on first use
+  std::string ca_key_file;
+};
 
 /// Everything `lightbox-hub` reads from its config file. Relative paths are relative to the
 /// working directory.
@@ -24,6 +33,8 @@ struct HubConfig {
   std::int64_t shutdown_grace_seconds = 20;
   std::string log_level = "info";
   std::string log_file;  // empty = stderr
+  EnrollSection enroll;
+  std::optional<alerts::AlertsConfig> alerts;  // absent = no alerting
 
   /// The index database inside data_dir.
   std::string index_path() const { return data_dir + "/index.db"; }

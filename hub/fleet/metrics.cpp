@@ -34,6 +34,7 @@ Result<std::string> render_metrics(const Metrics& m, FleetRepository& repo, std:
   out += "# TYPE lightbox_hub_agents gauge\n";
   for (const auto& [status, n] : by_health)
     out += "lightbox_hub_agents{status=\"" + status + "\"} " + std::to_string(n) + "\n";
+  m.latency.render(out);
   return out;
 }
 

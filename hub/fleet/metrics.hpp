@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 
+#include "hub/fleet/latency.hpp"
 #include "hub/fleet/repository.hpp"
 
 namespace lightbox::hub::fleet {
@@ -26,6 +27,8 @@ class Metrics {
   double uptime_seconds() const {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
   }
+  /// Request/ingest latency histograms and the heartbeat counter (rendered by render_metrics).
+  RequestLatency latency;
 
  private:
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();

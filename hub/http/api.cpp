@@ -72,12 +72,20 @@ Route match_route(std::string_view method, std::string_view path, std::string& p
   }
   Route r = match_records_route(method, path, param);
   if (r != Route::not_found) return r;
-  return match_fleet_route(method, path, param);
+  r = match_fleet_route(method, path, param);
+  if (r != Route::not_found) return r;
+  r = match_enroll_route(method, path);
+  if (r != Route::not_found) return r;
+  r = match_alert_route(method, path, param);
+  if (r != Route::not_found) return r;
+  return match_dashboard_route(method, path, param);
 }
 
 Dispatch Api::begin(const Request& req) {
   try {
-    return counted(route(req));
+    const auto started = std::chrono::steady_clock::now();
+    std::string param;
+    return counted(route(req), match_route(req.method, req.path(), param), started);
   } catch (const std::exception& e) {
     return Dispatch{internal_error(log_, "route", e.what()), nullptr};
   }
@@ -107,13 +115,25 @@ Dispatch Api::route(const Request& req) {
                    .to_json()));
     case Route::health:
       return now(Response::json(200, {{"status", "ok"}, {"version", version_}}));
-    case Route::metrics:
-      return now(metrics());
+    case Route::metrics: {
+      Response m = metrics();
+      append_alert_metrics(m);
+      return now(std::move(m));
+    }
+    case Route::dashboard_asset:
+      return now(dashboard_asset(param));
+    case Route::post_enroll:  // the one-time token in the body is the credential
+      return post_enroll(req);
+    case Route::post_enroll_renew:  // the client certificate is the credential
+      return post_enroll_renew(req);
     default:
       break;
   }
   auto who = authenticate(req);
-  if (!who) return now(Response::error(who.error()));
+  if (!who) return now(auth_failure(who.error()));
+  if (who->role == index::Role::ops && agent_only(r))
+    return now(Response::error(fail(
+        Errc::forbidden, "an operator credential cannot use " + std::string(req.path()), "Authorization")));
   switch (r) {
     case Route::put_object:
       return put_object(req, *who, param);
@@ -139,12 +159,30 @@ Dispatch Api::route(const Request& req) {
       return now(list_agents(*who));
     case Route::get_agent:
       return now(get_agent(*who, param));
+    case Route::list_alerts:
+      return now(list_alerts(req, *who));
+    case Route::ack_alert:
+      return ack_alert(req, *who, param);
+    case Route::list_institutions:
+      return now(list_institutions(*who));
+    case Route::agent_history:
+      return now(agent_history(req, *who, param));
+    case Route::upload_stats:
+      return now(upload_stats(req, *who));
     default:
       return now(Response::error(fail(Errc::internal, "unrouted request")));
   }
 }
 
 Result<index::Credential> Api::authenticate(const Request& req) {
+  // A client certificate that verified against the hub CA decides alone: a revoked one is
+  // refused even when a bearer token comes with it.
+  if (enroll_ && !req.peer_cert_sha256.empty()) {
+    auto cred = authenticate_certificate(req);
+    if (cred && req.has_header(wire::kHeaderAgent) && req.header(wire::kHeaderAgent) != cred->agent)
+      return fail(Errc::forbidden, "the client certificate belongs to another agent", std::string(wire::kHeaderAgent));
+    return cred;
+  }
   std::string auth = req.header("Authorization");
   constexpr std::string_view kBearer = "Bearer ";
   if (auth.size() <= kBearer.size() || ::strncasecmp(auth.c_str(), kBearer.data(), kBearer.size()) != 0)

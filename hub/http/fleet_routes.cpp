@@ -71,24 +71,83 @@ class HeartbeatUpload final : public BodyHandler {
   log::Logger& log_;
 };
 
-// Wraps a body handler so its final answer is counted in /metrics.
+using SteadyClock = std::chrono::steady_clock;
+
+double seconds_since(SteadyClock::time_point t) {
+  return std::chrono::duration<double>(SteadyClock::now() - t).count();
+}
+
+// The latency label of a route: a small fixed set, never a path.
+fleet::RouteClass route_class(Route r) {
+  switch (r) {
+    case Route::health:
+      return fleet::RouteClass::health;
+    case Route::metrics:
+      return fleet::RouteClass::metrics;
+    case Route::put_object:
+      return fleet::RouteClass::ingest;
+    case Route::post_records:
+      return fleet::RouteClass::records;
+    case Route::get_object:
+    case Route::list_studies:
+    case Route::get_study:
+    case Route::get_record_versions:
+    case Route::list_exams:
+    case Route::get_exam:
+    case Route::list_tasks:
+      return fleet::RouteClass::read;
+    case Route::post_heartbeat:
+      return fleet::RouteClass::heartbeat;
+    case Route::list_agents:
+    case Route::get_agent:
+    case Route::list_institutions:
+    case Route::agent_history:
+    case Route::upload_stats:
+      return fleet::RouteClass::fleet;
+    case Route::dashboard_asset:
+      return fleet::RouteClass::dashboard;
+    case Route::list_alerts:
+    case Route::ack_alert:
+      return fleet::RouteClass::alerts;
+    case Route::post_enroll:
+    case Route::post_enroll_renew:
+      return fleet::RouteClass::enroll;
+    default:
+      return fleet::RouteClass::other;
+  }
+}
+
+// Counts one answer in /metrics: status class, latency by route class, accepted heartbeats.
+void record_answer(fleet::Metrics& m, Route r, int status, SteadyClock::time_point started) {
+  m.count(status);
+  m.latency.observe_request(route_class(r), seconds_since(started));
+  if (r == Route::post_heartbeat && status / 100 == 2) m.latency.count_heartbeat();
+}
+
+// Wraps a body handler so its final answer is counted in /metrics, with its latency (and, for an
+// object PUT, the time from the last body byte to the receipt).
 class CountedBody final : public BodyHandler {
  public:
-  CountedBody(std::unique_ptr<BodyHandler> inner, fleet::Metrics& m) : inner_(std::move(inner)), m_(m) {}
+  CountedBody(std::unique_ptr<BodyHandler> inner, fleet::Metrics& m, Route r, SteadyClock::time_point started)
+      : inner_(std::move(inner)), m_(m), route_(r), started_(started) {}
   Status write(const char* data, std::size_t n) override {
     auto s = inner_->write(data, n);
-    if (!s) m_.count(http_status(s.error().code));
+    if (!s) record_answer(m_, route_, http_status(s.error().code), started_);
     return s;
   }
   Response finish() override {
+    const auto body_done = SteadyClock::now();
     Response r = inner_->finish();
-    m_.count(r.status);
+    if (route_ == Route::put_object) m_.latency.observe_ingest(seconds_since(body_done));
+    record_answer(m_, route_, r.status, started_);
     return r;
   }
 
  private:
   std::unique_ptr<BodyHandler> inner_;
   fleet::Metrics& m_;
+  Route route_;
+  SteadyClock::time_point started_;
 };
 
 nlohmann::json summary_json(const fleet::AgentBeats& a, std::int64_t now) {
@@ -138,13 +197,13 @@ Route match_fleet_route(std::string_view method, std::string_view path, std::str
   return Route::not_found;
 }
 
-Dispatch Api::counted(Dispatch d) {
+Dispatch Api::counted(Dispatch d, Route r, std::chrono::steady_clock::time_point started) {
   if (!metrics_) return d;
   if (d.response) {
-    metrics_->count(d.response->status);
+    record_answer(*metrics_, r, d.response->status, started);
     return d;
   }
-  d.body = std::make_unique<CountedBody>(std::move(d.body), *metrics_);
+  d.body = std::make_unique<CountedBody>(std::move(d.body), *metrics_, r, started);
   return d;
 }
 

@@ -21,6 +21,10 @@ struct Request {
   std::string target;  // path and query, as sent
   std::vector<std::pair<std::string, std::string>> headers;
   std::optional<std::uint64_t> content_length;
+  // Set by the TLS server when the client presented a certificate that verified against the hub
+  // CA (enrollment): lowercase hex SHA-256 of its DER, and its serial. Empty otherwise.
+  std::string peer_cert_sha256;
+  std::string peer_cert_serial;
 
   /// Value of the first header called `name` (case-insensitive), or "" when absent.
   std::string header(std::string_view name) const;
@@ -38,6 +42,7 @@ struct Response {
   std::string body;
   std::string file_path;  // when set, the body is this file (file_size bytes)
   std::uint64_t file_size = 0;
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers (Cache-Control, CSP, ...)
 
   /// A JSON response.
   static Response json(int status, const nlohmann::json& j);

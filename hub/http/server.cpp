@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -11,10 +12,12 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <tuple>
 #include <variant>
 #include <vector>
 
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -66,6 +69,52 @@ Status load_tls(ssl::context& ctx, const std::string& cert, const std::string& k
   if (SSL_CTX_check_private_key(ctx.native_handle()) != 1)
     return fail(Errc::invalid_config, "private key does not match the certificate", "tls.key_file");
   return {};
+}
+
+// An expired agent certificate still names its agent: let it through the handshake so the API
+// answers with a clear 401 ("expired at ...") instead of a bare TLS alert. Nothing else is relaxed.
+int verify_allow_expired(int ok, X509_STORE_CTX* ctx) {
+  if (ok) return 1;
+  return X509_STORE_CTX_get_error(ctx) == X509_V_ERR_CERT_HAS_EXPIRED && X509_STORE_CTX_get_error_depth(ctx) == 0;
+}
+
+// Asks every client for a certificate, optionally: one that does not verify against `ca_file`
+// fails the handshake; none at all is fine (bearer tokens).
+Status load_client_ca(ssl::context& ctx, const std::string& ca_file) {
+  if (SSL_CTX_load_verify_locations(ctx.native_handle(), ca_file.c_str(), nullptr) != 1)
+    return fail(Errc::invalid_config, "cannot load the client CA " + ca_file, "enroll");
+  STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(ca_file.c_str());
+  if (names) SSL_CTX_set_client_CA_list(ctx.native_handle(), names);
+  SSL_CTX_set_verify(ctx.native_handle(), SSL_VERIFY_PEER, verify_allow_expired);
+  // Needed for session resumption once peers are verified.
+  static constexpr unsigned char kSessionContext[] = "lightbox-hub";
+  SSL_CTX_set_session_id_context(ctx.native_handle(), kSessionContext, sizeof kSessionContext - 1);
+  return {};
+}
+
+// Lowercase hex SHA-256 of the verified peer certificate's DER, and its serial; empty without one.
+std::pair<std::string, std::string> peer_identity(SSL* ssl) {
+  X509* cert = SSL_get0_peer_certificate(ssl);
+  const long verdict = SSL_get_verify_result(ssl);
+  if (!cert || (verdict != X509_V_OK && verdict != X509_V_ERR_CERT_HAS_EXPIRED)) return {};
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  if (X509_digest(cert, EVP_sha256(), md, &n) != 1) return {};
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string fp;
+  for (unsigned int i = 0; i < n; ++i) {
+    fp.push_back(kHex[md[i] >> 4]);
+    fp.push_back(kHex[md[i] & 15]);
+  }
+  std::string serial;
+  if (BIGNUM* bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr)) {
+    char* hex = BN_bn2hex(bn);
+    for (const char* p = hex; p && *p; ++p) serial.push_back(static_cast<char>(std::tolower(*p)));
+    while (serial.size() > 1 && serial[0] == '0') serial.erase(0, 1);  // as crypto::read_cert
+    OPENSSL_free(hex);
+    BN_free(bn);
+  }
+  return {fp, serial};
 }
 
 bool is_timeout_or_eof(const beast::error_code& ec) {
@@ -153,6 +202,7 @@ class Session : public std::enable_shared_from_this<Session> {
                              {{"remote", self->remote_}, {"error", ec.message()}});
         return;
       }
+      std::tie(self->peer_sha256_, self->peer_serial_) = peer_identity(self->stream_.native_handle());
       self->wait_for_request();
     });
   }
@@ -192,6 +242,8 @@ class Session : public std::enable_shared_from_this<Session> {
     req_.target = std::string(msg.target());
     for (const auto& f : msg) req_.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
     if (auto cl = parser_->content_length()) req_.content_length = *cl;
+    req_.peer_cert_sha256 = peer_sha256_;
+    req_.peer_cert_serial = peer_serial_;
     if (ec) {
       if (is_timeout_or_eof(ec)) return close();
       if (ec == bhttp::error::body_limit)  // Content-Length already over the limit
@@ -315,11 +367,13 @@ class Session : public std::enable_shared_from_this<Session> {
       auto res =
           std::make_shared<bhttp::response<bhttp::file_body>>(bhttp::status(r.status), 11, std::move(file));
       res->set(bhttp::field::content_type, r.content_type);
+      for (const auto& [k, v] : r.headers) res->set(k, v);
       return send(res, keep, status);
     }
     auto res =
         std::make_shared<bhttp::response<bhttp::string_body>>(bhttp::status(r.status), 11, std::move(r.body));
     res->set(bhttp::field::content_type, r.content_type);
+    for (const auto& [k, v] : r.headers) res->set(k, v);
     send(res, keep, status);
   }
 
@@ -346,6 +400,7 @@ class Session : public std::enable_shared_from_this<Session> {
                      {"ms", ms},
                      {"remote", remote_}};
     if (ec) f["write_error"] = ec.message();
+    if (!req_.peer_cert_serial.empty()) f["client_cert_serial"] = req_.peer_cert_serial;
     if (status >= 400 || ec)
       srv_.log.warn("hub.http", "request", std::move(f));
     else
@@ -369,6 +424,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<Response> refusal_;  // answer to send once the refused request's body is drained
   Request req_;
   std::string remote_;
+  std::string peer_sha256_;  // verified client certificate, if any (set after the handshake)
+  std::string peer_serial_;
   Clock::time_point started_ = Clock::now();
   bool keep_alive_ = false;
   bool expect_continue_ = false;
@@ -397,6 +454,7 @@ void ServerCore::accept() {
 
 void ServerCore::begin_stop() {
   if (stopping.exchange(true)) return;
+  if (opts.on_stop) opts.on_stop();
   log.info("hub.http", "stopping: draining connections",
            {{"active", active.load()}, {"grace_seconds", opts.shutdown_grace_seconds}});
   beast::error_code ec;
@@ -432,6 +490,8 @@ Server::~Server() = default;
 Status Server::start() {
   auto& m = *impl_;
   if (auto s = load_tls(m.tls, m.opts.cert_file, m.opts.key_file); !s) return s;
+  if (!m.opts.client_ca_file.empty())
+    if (auto s = load_client_ca(m.tls, m.opts.client_ca_file); !s) return s;
   beast::error_code ec;
   auto addr = net::ip::make_address(m.opts.address, ec);
   if (ec) return fail(Errc::invalid_config, "not an IP address: " + m.opts.address, "listen.address");

@@ -2,6 +2,7 @@
 // The HTTPS front door: Boost.Beast on Asio, TLS 1.2+, HTTP/1.1 keep-alive, streaming request
 // bodies, header/idle timeouts, a connection cap, and a graceful drain on stop.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -17,6 +18,9 @@ struct ServerOptions {
   std::uint16_t port = 8443;
   std::string cert_file;
   std::string key_file;
+  // PEM CA that signs agents' client certificates (enrollment). When set, the handshake asks for
+  // an optional client certificate and verifies it against this CA; empty = no client certs.
+  std::string client_ca_file;
   std::uint64_t max_body_bytes = 4294967296ULL;
   int header_timeout_seconds = 30;
   int idle_timeout_seconds = 120;
@@ -24,6 +28,8 @@ struct ServerOptions {
   int threads = 1;           // io threads
   int blocking_threads = 8;  // threads for fsync / index commits / reads
   int shutdown_grace_seconds = 20;
+  // Called once when the drain begins (alerting pauses: agents cannot beat while the hub stops).
+  std::function<void()> on_stop;
 };
 
 /// Loads the certificate chain and key and checks that they match (used by `check` too).

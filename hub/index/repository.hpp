@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/dicom/facts.hpp"
@@ -29,11 +30,27 @@ struct AgentInfo {
   std::string created_at;
 };
 
-/// Who a bearer token belongs to.
+/// What a credential may do: an agent uploads for its institution; ops (city operations team)
+/// reads every institution's fleet, stats and alerts but uploads nothing.
+enum class Role { agent, ops };
+
+/// "agent" | "ops".
+std::string_view to_string(Role r);
+
+/// Who a bearer token belongs to. For Role::ops, `agent` is the operator's name and
+/// `institution` is empty (ops sees every institution).
 struct Credential {
   std::string agent;
   std::string institution;
   bool revoked = false;
+  Role role = Role::agent;
+};
+
+/// An operator (ops role) as the admin CLI lists it (never the token).
+struct OperatorInfo {
+  std::string name;
+  bool revoked = false;
+  std::string created_at;
 };
 
 /// Everything the ingest stage commits for one received object, in one transaction.
@@ -125,8 +142,17 @@ class Repository {
   virtual Status revoke_agent(const std::string& agent) = 0;
   /// Every agent, ordered by id.
   virtual Result<std::vector<AgentInfo>> list_agents() = 0;
-  /// The credential whose token hashes to `token_sha256`, or not_found.
+  /// The credential whose token hashes to `token_sha256` (agent or operator), or not_found.
   virtual Result<Credential> find_credential(const std::string& token_sha256) = 0;
+  /// Registers operator `name` (ops role) with the SHA-256 of its token; an existing operator gets
+  /// the new token and is un-revoked.
+  virtual Status put_operator(const std::string& name, const std::string& token_sha256) = 0;
+  /// Marks the operator's token revoked; not_found when unknown.
+  virtual Status revoke_operator(const std::string& name) = 0;
+  /// Every operator, ordered by name.
+  virtual Result<std::vector<OperatorInfo>> list_operators() = 0;
+  /// Every institution, ordered by id.
+  virtual Result<std::vector<Institution>> list_institutions() = 0;
 
   /// Commits the object row, its sender and (for DICOM) study/series/instance rows durably.
   /// Stored vs AlreadyStored is decided here, by the index, not by the store.
@@ -154,6 +180,10 @@ class SqliteRepository final : public Repository {
   Status revoke_agent(const std::string& agent) override;
   Result<std::vector<AgentInfo>> list_agents() override;
   Result<Credential> find_credential(const std::string& token_sha256) override;
+  Status put_operator(const std::string& name, const std::string& token_sha256) override;
+  Status revoke_operator(const std::string& name) override;
+  Result<std::vector<OperatorInfo>> list_operators() override;
+  Result<std::vector<Institution>> list_institutions() override;
   Result<RecordResult> record_object(const ObjectRecord& rec) override;
   Result<ObjectInfo> find_object(const std::string& sha256, const std::string& institution) override;
   Result<std::vector<StudySummary>> list_studies(const std::string& institution,

@@ -327,8 +327,69 @@ Result<Credential> SqliteRepository::find_credential(const std::string& token_sh
     st->bind(1, token_sha256);
     auto row = st->step();
     if (!row) return std::move(row).error();
-    if (!*row) return fail(Errc::not_found, "unknown credential");
-    return Credential{st->text(0), st->text(1), st->int64(2) != 0};
+    if (*row) return Credential{st->text(0), st->text(1), st->int64(2) != 0, Role::agent};
+    auto op = db.prepare("SELECT name,revoked FROM operators WHERE token_sha256=?");
+    if (!op) return std::move(op).error();
+    op->bind(1, token_sha256);
+    auto orow = op->step();
+    if (!orow) return std::move(orow).error();
+    if (!*orow) return fail(Errc::not_found, "unknown credential");
+    return Credential{op->text(0), "", op->int64(1) != 0, Role::ops};
+  });
+}
+
+std::string_view to_string(Role r) { return r == Role::ops ? "ops" : "agent"; }
+
+Status SqliteRepository::put_operator(const std::string& name, const std::string& token_sha256) {
+  if (name.empty()) return fail(Errc::invalid_argument, "operator name is empty", "name");
+  std::lock_guard lock(impl_->writer_mu);
+  auto& db = impl_->writer;
+  auto st = db.prepare(
+      "INSERT INTO operators(name,token_sha256,revoked,created_at) VALUES(?,?,0,?) "
+      "ON CONFLICT(name) DO UPDATE SET token_sha256=excluded.token_sha256, revoked=0");
+  if (!st) return std::move(st).error();
+  st->bind(1, name).bind(2, token_sha256).bind(3, utc_now_iso());
+  return st->run();
+}
+
+Status SqliteRepository::revoke_operator(const std::string& name) {
+  std::lock_guard lock(impl_->writer_mu);
+  auto& db = impl_->writer;
+  auto st = db.prepare("UPDATE operators SET revoked=1 WHERE name=?");
+  if (!st) return std::move(st).error();
+  st->bind(1, name);
+  if (auto s = st->run(); !s) return s;
+  if (db.changes() == 0) return fail(Errc::not_found, "no operator '" + name + "'", "name");
+  return {};
+}
+
+Result<std::vector<OperatorInfo>> SqliteRepository::list_operators() {
+  return impl_->with_reader([](sqlite::Db& db) -> Result<std::vector<OperatorInfo>> {
+    auto st = db.prepare("SELECT name,revoked,created_at FROM operators ORDER BY name");
+    if (!st) return std::move(st).error();
+    std::vector<OperatorInfo> out;
+    for (;;) {
+      auto row = st->step();
+      if (!row) return std::move(row).error();
+      if (!*row) break;
+      out.push_back(OperatorInfo{st->text(0), st->int64(1) != 0, st->text(2)});
+    }
+    return out;
+  });
+}
+
+Result<std::vector<Institution>> SqliteRepository::list_institutions() {
+  return impl_->with_reader([](sqlite::Db& db) -> Result<std::vector<Institution>> {
+    auto st = db.prepare("SELECT id,name,created_at FROM institutions ORDER BY id");
+    if (!st) return std::move(st).error();
+    std::vector<Institution> out;
+    for (;;) {
+      auto row = st->step();
+      if (!row) return std::move(row).error();
+      if (!*row) break;
+      out.push_back(Institution{st->text(0), st->text(1), st->text(2)});
+    }
+    return out;
   });
 }
 

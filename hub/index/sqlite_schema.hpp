@@ -19,6 +19,12 @@ CREATE TABLE IF NOT EXISTS agents (
   created_at TEXT NOT NULL,
   revoked_at TEXT
 );
+CREATE TABLE IF NOT EXISTS operators (
+  name TEXT PRIMARY KEY,
+  token_sha256 TEXT NOT NULL UNIQUE,
+  revoked INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS objects (
   sha256 TEXT PRIMARY KEY,
   size INTEGER NOT NULL,
