@@ -9,6 +9,7 @@
 
 #include "agent/app/commands.hpp"
 #include "agent/app/config.hpp"
+#include "agent/enroll/identity.hpp"
 #include "common/fsio/atomic_file.hpp"
 #include "common/http/client.hpp"
 #include "common/wire/protocol.hpp"
@@ -30,11 +31,31 @@ std::string hub_message(const http::Response& r) {
   return "HTTP " + std::to_string(r.status);
 }
 
+// The enrolled identity (client certificate), when there is one: subject, expiry, key match.
+void check_identity(const AgentConfig& cfg, Printer& out) {
+  if (!enroll::identity_exists(cfg.hub.identity_dir)) {
+    if (cfg.hub.token.empty())
+      out.line(false, "identity", "no client certificate in " + cfg.hub.identity_dir + " and no hub.token");
+    return;
+  }
+  auto cert = enroll::read_identity(cfg.hub.identity_dir);
+  if (!cert) return out.line(false, "identity", "cannot read " + cfg.hub.identity_dir + "/agent.crt (" + cert.error().message + ")");
+  const std::int64_t now = enroll::unix_now();
+  const std::string facts = cert->subject + ", valid until " + enroll::iso_time(cert->not_after);
+  if (cert->not_after <= now) return out.line(false, "identity", "client certificate EXPIRED: " + facts + " (enroll again)");
+  if (cert->not_before > now) return out.line(false, "identity", "client certificate not valid yet (clock?): " + facts);
+  if (cert->common_name != cfg.id)
+    return out.line(false, "identity", "client certificate is for agent " + cert->common_name + ", not " + cfg.id);
+  out.line(true, "identity", facts + (enroll::needs_renewal(*cert, now) ? " (renewal due)" : ""));
+}
+
 void check_hub(const AgentConfig& cfg, Printer& out) {
   http::ClientOptions o;
   o.base_url = cfg.hub.url;
   o.ca_file = cfg.hub.ca_file;
   o.token = cfg.hub.token;
+  const bool mtls = enroll::apply_identity(cfg.hub.identity_dir, o);
+  const std::string credential = mtls ? "client certificate" : "token";
   o.connect_timeout_seconds = cfg.hub.connect_timeout_seconds;
   o.timeout_seconds = std::min<std::int64_t>(cfg.hub.timeout_seconds, 30);
   o.headers.emplace_back(std::string(wire::kHeaderAgent), cfg.id);
@@ -57,11 +78,13 @@ void check_hub(const AgentConfig& cfg, Printer& out) {
   if (!a) {
     out.line(false, "hub credential", "request failed (" + a.error().message + ")");
   } else if (a->status == 200) {
-    out.line(true, "hub credential", "the hub accepted the token for agent " + cfg.id);
+    out.line(true, "hub credential", "the hub accepted the " + credential + " for agent " + cfg.id);
   } else if (a->status == 401) {
-    out.line(false, "hub credential", "the hub rejected the token (" + hub_message(*a) + ")");
+    out.line(false, "hub credential", "the hub rejected the " + credential + " (" + hub_message(*a) + ")");
+  } else if (a->status == 403 && a->body.find("\"revoked\"") != std::string::npos) {
+    out.line(false, "hub credential", "REVOKED: " + hub_message(*a));
   } else if (a->status == 403) {
-    out.line(false, "hub credential", "the token does not belong to agent " + cfg.id + " (" + hub_message(*a) + ")");
+    out.line(false, "hub credential", "the " + credential + " does not belong to agent " + cfg.id + " (" + hub_message(*a) + ")");
   } else {
     out.line(false, "hub credential", "unexpected answer " + std::to_string(a->status) + " (" + hub_message(*a) + ")");
   }
@@ -119,6 +142,7 @@ int check_command(const std::string& config_path) {
   http::GlobalInit curl;
   Printer out;
   out.line(true, "config", config_path + " is valid");
+  check_identity(cfg, out);
   check_hub(cfg, out);
   check_sources(cfg, out);
   check_data_dir(cfg, out);

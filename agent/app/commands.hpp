@@ -15,6 +15,17 @@ int status_command(const std::string& config_path, bool json);
 /// `requeue --all-failed | --id N`: failed items back to verified, quarantined to re-verify.
 int requeue_command(const std::string& config_path, bool all_failed, std::optional<std::int64_t> id);
 
+/// Options of `enroll` (enroll_command.cpp).
+struct EnrollOptions {
+  std::string hub_url;  // --hub; empty = hub.url from the config
+  std::string token;    // --token; empty = $LIGHTBOX_ENROLL_TOKEN
+  std::string agent;    // --agent; must equal agent.id when given
+};
+/// `enroll --hub URL --token T [--agent ID]`: key + CSR -> client certificate in hub.identity_dir.
+int enroll_command(const std::string& config_path, const EnrollOptions& options);
+/// `renew`: a new key and certificate now, over mutual TLS with the current one.
+int renew_command(const std::string& config_path);
+
 /// Options of `install-service` / `uninstall-service`.
 struct ServiceOptions {
   std::string config_path = "/etc/lightbox/agent.jsonc";  // passed to `run --config`

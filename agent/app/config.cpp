@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <set>
 
+#include "agent/enroll/identity.hpp"
+#include "agent/metrics/listen.hpp"
+
 namespace lightbox::agent::app {
 namespace {
 
@@ -85,11 +88,18 @@ AgentConfig parse_config(const nlohmann::json& j, config::Problems& problems) {
   if (hub.has("url") && cfg.hub.url.rfind("https://", 0) != 0) hub.problem("url", "must start with https://");
   hub.get("ca_file", cfg.hub.ca_file);
   std::string token;
-  hub.get("token", token, true);
+  hub.get("token", token);
   bool token_problem = false;  // e.g. its ${ENV} was not set: one message is enough
   for (const auto& e : problems.list()) token_problem = token_problem || e.field == "hub.token";
   if (hub.has("token") && token.empty() && !token_problem) hub.problem("token", "must not be empty");
   cfg.hub.token = log::Secret(std::move(token));
+  hub.get("identity_dir", cfg.hub.identity_dir);
+  if (hub.has("identity_dir") && cfg.hub.identity_dir.empty()) hub.problem("identity_dir", "must not be empty");
+  if (cfg.hub.identity_dir.empty() && !cfg.data_dir.empty()) cfg.hub.identity_dir = cfg.data_dir + "/identity";
+  // Without a token the agent needs its enrolled identity (client certificate) to talk to the hub.
+  if (!hub.has("token") && !cfg.hub.identity_dir.empty() && !enroll::identity_exists(cfg.hub.identity_dir))
+    hub.problem("token", "is required until the agent is enrolled (`lightbox-agent enroll`): no identity in " +
+                             cfg.hub.identity_dir);
   hub.get_int("connect_timeout_seconds", cfg.hub.connect_timeout_seconds, 1, 600);
   hub.get_int("timeout_seconds", cfg.hub.timeout_seconds, 1, 86400);
   hub.finish();
@@ -133,6 +143,13 @@ AgentConfig parse_config(const nlohmann::json& j, config::Problems& problems) {
   lg.get("file", cfg.log.file);
   lg.finish();
 
+  auto met = root.child("metrics");
+  met.get("listen", cfg.metrics.listen);
+  if (met.has("listen")) {
+    if (auto ep = metrics::parse_listen(cfg.metrics.listen); !ep) met.problem("listen", ep.error().message);
+  }
+  met.finish();
+
   root.finish();
   return cfg;
 }
@@ -150,6 +167,7 @@ AgentConfig load_config(const std::string& path, config::Problems& problems, Con
     // the service's business, not theirs.
     const bool secret_missing = e.message.rfind("environment variable ", 0) == 0 || e.message.rfind("secret file ", 0) == 0;
     if (use == ConfigUse::local && secret_missing) continue;
+    if (use == ConfigUse::local && e.field == "hub.token") continue;  // not enrolled yet: no matter here
     problems.add(e.field, e.message);
   }
   return cfg;

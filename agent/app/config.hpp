@@ -15,7 +15,8 @@ namespace lightbox::agent::app {
 struct HubConfig {
   std::string url;
   std::string ca_file;
-  log::Secret token;
+  log::Secret token;          // optional once the agent is enrolled (mutual TLS)
+  std::string identity_dir;   // `hub.identity_dir`, default <data_dir>/identity
   std::int64_t connect_timeout_seconds = 10;
   std::int64_t timeout_seconds = 300;
 };
@@ -41,6 +42,11 @@ struct LogConfig {
   std::string file;
 };
 
+/// `metrics` section (optional): the local Prometheus endpoint of `run`.
+struct MetricsSection {
+  std::string listen;  // "127.0.0.1:9464"; empty = off; loopback only
+};
+
 /// The whole agent config.
 struct AgentConfig {
   std::string id;
@@ -52,6 +58,7 @@ struct AgentConfig {
   std::vector<SourceSpec> sources;
   ReportSection report;
   LogConfig log;
+  MetricsSection metrics;
 
   std::string queue_db() const { return data_dir + "/queue.db"; }
 };

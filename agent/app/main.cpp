@@ -15,6 +15,9 @@ constexpr const char* kUsage =
     "  check                           validate the config, reach the hub and every source\n"
     "  status [--json]                 queue counts, backlog, recent errors, quarantine\n"
     "  requeue --all-failed | --id N   retry failed and quarantined items (or one of them)\n"
+    "  enroll --hub URL --token T      get a client certificate from the hub (one-time token from\n"
+    "         [--agent ID]             `lightbox-hub admin enroll-token`); then no hub.token is needed\n"
+    "  renew                           renew the client certificate now (run does it when 1/3 is left)\n"
     "  install-service [--user U]      register `run --config FILE` of this binary as a service\n"
     "                  [--unit-dir D]  (write the unit into D instead of /etc/systemd/system)\n"
     "                                  (--config defaults to /etc/lightbox/agent.jsonc, --user to lightbox)\n"
@@ -36,6 +39,7 @@ int main(int argc, char** argv) {
   bool once = false, json = false, all_failed = false;
   std::optional<std::int64_t> id;
   std::string user, unit_dir;
+  lightbox::agent::app::EnrollOptions enroll_opts;
   for (int i = 2; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--config" && i + 1 < argc) {
@@ -50,6 +54,12 @@ int main(int argc, char** argv) {
       user = argv[++i];
     } else if (a == "--unit-dir" && i + 1 < argc) {
       unit_dir = argv[++i];
+    } else if (a == "--hub" && i + 1 < argc) {
+      enroll_opts.hub_url = argv[++i];
+    } else if (a == "--token" && i + 1 < argc) {
+      enroll_opts.token = argv[++i];
+    } else if (a == "--agent" && i + 1 < argc) {
+      enroll_opts.agent = argv[++i];
     } else if (a == "--all-failed") {
       all_failed = true;
     } else if (a == "--id" && i + 1 < argc) {
@@ -72,6 +82,8 @@ int main(int argc, char** argv) {
   if (config.empty()) return usage("--config FILE is required");
   if (cmd == "run") return run_command(config, once);
   if (cmd == "check") return check_command(config);
+  if (cmd == "enroll") return enroll_command(config, enroll_opts);
+  if (cmd == "renew") return renew_command(config);
   if (cmd == "status") return status_command(config, json);
   if (cmd == "requeue") return requeue_command(config, all_failed, id);
   return usage("unknown command " + cmd);

@@ -1,5 +1,7 @@
 // `run`: the composition root. Builds every stage from the typed config and wires them:
 // sources -> intake (spool, verify, queue) -> uploader -> after_upload back at the source.
+// The queue, spool, seen-store and health file live as long as the run; the rest (sources,
+// verifier, uploader, heartbeat) is one Pipeline that a reload (SIGHUP) stops and rebuilds.
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -7,14 +9,20 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
 
 #include "agent/app/commands.hpp"
 #include "agent/app/config.hpp"
+#include "agent/app/renewal_hook.hpp"
+#include "agent/enroll/identity.hpp"
+#include "agent/app/run_control.hpp"
 #include "agent/app/stop_signals.hpp"
 #include "agent/app/health_file.hpp"
+#include "agent/metrics/metrics.hpp"
+#include "agent/metrics/server.hpp"
 #include "agent/queue/intake.hpp"
 #include "agent/report/heartbeat.hpp"
 #include "agent/report/task_report.hpp"
@@ -42,17 +50,38 @@ upload::UploadConfig upload_config(const AgentConfig& cfg) {
   u.client.connect_timeout_seconds = cfg.hub.connect_timeout_seconds;
   u.client.timeout_seconds = cfg.hub.timeout_seconds;
   u.client.headers.emplace_back(std::string(wire::kHeaderAgent), cfg.id);
+  enroll::apply_identity(cfg.hub.identity_dir, u.client);  // mutual TLS once enrolled
   return u;
 }
 
-/// Everything one run owns, in construction order (destroyed in reverse).
+/// What one config builds and a reload replaces, in construction order (destroyed in reverse).
+struct Pipeline {
+  upload::Cancel cancel;  // this pipeline's stop; RunControl forwards a stop request to it
+  std::unique_ptr<verify::Verifier> verifier;
+  upload::UploadConfig ucfg;
+  std::unique_ptr<upload::RateLimiter> limiter;
+  std::vector<std::unique_ptr<sources::Source>> sources;
+  std::map<std::string, sources::Source*> by_name;
+  std::unique_ptr<upload::Uploader> uploader;
+  std::unique_ptr<queue::Intake> intake;
+  std::unique_ptr<report::TaskReporter> tasks;  // collection_task records after each scan that found something
+  std::unique_ptr<report::Heartbeat> heartbeat;  // after the uploader: stopped before it goes away
+  ~Pipeline() {
+    heartbeat.reset();
+    uploader.reset();  // workers stop before anything they use goes away
+  }
+};
+
+/// Everything one run owns.
 class Runner {
  public:
-  Runner(const AgentConfig& cfg, log::Logger& log, std::string config_path)
-      : cfg_(cfg), log_(log), config_path_(std::move(config_path)), spool_(cfg.data_dir), verifier_(cfg.verify) {}
+  Runner(AgentConfig cfg, log::Logger& log, std::string config_path, RunControl& control)
+      : cfg_(std::move(cfg)), log_(log), config_path_(std::move(config_path)), control_(control),
+        spool_(cfg_.data_dir), metrics_(queue::unix_now_ms()) {}
   ~Runner() {
-    heartbeat_.reset();
-    uploader_.reset();  // workers stop before anything they use goes away
+    control_.attach(nullptr, std::chrono::seconds(0));
+    metrics_server_.reset();
+    pipe_.reset();
     if (lock_fd_ >= 0) ::close(lock_fd_);
   }
   Runner(const Runner&) = delete;
@@ -85,34 +114,14 @@ class Runner {
     auto seen = sources::SeenStore::open(cfg_.queue_db());
     if (!seen) return std::move(seen).error();
     seen_ = std::make_unique<sources::SeenStore>(std::move(*seen));
-    for (const auto& spec : cfg_.sources) {
-      SourceContext ctx{*seen_, cfg_.data_dir + "/staging/" + spec.name, log_, cfg_.queue_db()};
-      auto src = spec.build(ctx);
-      by_name_[spec.name] = src.get();
-      sources_.push_back(std::move(src));
-    }
-    ucfg_ = upload_config(cfg_);
-    if (!cfg_.upload.bandwidth.unlimited()) {
-      limiter_ = std::make_unique<upload::RateLimiter>(cfg_.upload.bandwidth);
-      ucfg_.limiter = limiter_.get();
-      log_.info(kCat, "bandwidth cap", {{"mbps_now", limiter_->current_mbps()},
-                                        {"default_mbps", cfg_.upload.bandwidth.default_mbps},
-                                        {"windows", static_cast<std::int64_t>(cfg_.upload.bandwidth.windows.size())}});
-    }
-    uploader_ = std::make_unique<upload::Uploader>(ucfg_, *queue_, spool_, cancel_, log_,
-                                                   [this](const queue::Item& it) { delivered(it); });
-    intake_ = std::make_unique<queue::Intake>(
-        spool_, *queue_, verifier_, log_, [this] { uploader_->notify(); }, [this] { return cancel_.requested(); });
-    intake_->set_space_guard([this] { return has_room(); });
-    tasks_ = std::make_unique<report::TaskReporter>(cfg_.data_dir + "/staging/@tasks", *intake_, log_);
-    if (cfg_.report.heartbeat_seconds > 0) heartbeat_ = std::make_unique<report::Heartbeat>(heartbeat_options(), log_);
+    pipe_ = build(cfg_);
+    start_metrics();
     return {};
   }
 
   int run(bool once) {
     auto started = std::chrono::steady_clock::now();
-    StopSignals signals(cancel_, std::chrono::seconds(cfg_.upload.stop_grace_seconds));
-    auto rec = intake_->recover();
+    auto rec = pipe_->intake->recover();
     if (rec.collected > 0) log_.info(kCat, "re-queued spool files", {{"count", rec.collected}});
     if (check_.damaged) {
       check_.rebuilt = rec.collected + rec.quarantined;
@@ -126,38 +135,182 @@ class Runner {
     }
     disk_full_ = !has_room();
     health_->set_disk(disk_full_, free_mb_, cfg_.min_free_mb);
-    uploader_->start();
-    if (!once && heartbeat_) heartbeat_->start();
-    once ? collect_once() : collect_forever();
-    if (heartbeat_) heartbeat_->stop();
-    if (once) uploader_->finish_when_idle();
-    uploader_->join();
-    if (once && heartbeat_ && cfg_.report.heartbeat_explicit) heartbeat_->beat_once();  // the final state
-    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    const auto& st = uploader_->stats();
+    start_pipeline(!once);
+    if (control_.on_started) control_.on_started();
     if (once) {
+      collect_once();
+      if (pipe_->heartbeat) pipe_->heartbeat->stop();
+      pipe_->uploader->finish_when_idle();
+      pipe_->uploader->join();
+      if (pipe_->heartbeat && cfg_.report.heartbeat_explicit) pipe_->heartbeat->beat_once();  // the final state
+    } else {
+      while (collect_forever() == RunControl::Wake::reload) reload();
+      retire_pipeline();
+    }
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    if (once) {
+      const auto& st = pipe_->uploader->stats();
       nlohmann::json summary{{"collected", totals_.collected}, {"uploaded", st.uploaded.load()},
                              {"already_stored", st.already_stored.load()}, {"records", st.records.load()}, {"quarantined", totals_.quarantined},
                              {"failed", st.failed.load()}, {"bytes", st.bytes.load()},
                              {"seconds", std::round(secs * 1000) / 1000}};
       std::cout << summary.dump() << std::endl;
+      add_to_retired(*pipe_);
     }
-    log_.info(kCat, cancel_.requested() ? "stopped" : "finished",
-              {{"uploaded", st.uploaded.load()}, {"failed", st.failed.load()}, {"seconds", secs}});
+    log_.info(kCat, control_.stop_requested() ? "stopped" : "finished",
+              {{"uploaded", retired_uploaded_}, {"failed", retired_failed_}, {"seconds", secs}});
     return 0;
   }
 
  private:
+  // The pipeline for `cfg` (not started). Sources that cannot be built throw (start-up error).
+  std::unique_ptr<Pipeline> build(const AgentConfig& cfg) {
+    auto p = std::make_unique<Pipeline>();
+    Pipeline* raw = p.get();
+    p->verifier = std::make_unique<verify::Verifier>(cfg.verify);
+    for (const auto& spec : cfg.sources) {
+      SourceContext ctx{*seen_, cfg.data_dir + "/staging/" + spec.name, log_, cfg.queue_db()};
+      auto src = spec.build(ctx);
+      p->by_name[spec.name] = src.get();
+      p->sources.push_back(std::move(src));
+    }
+    p->ucfg = upload_config(cfg);
+    p->ucfg.on_attempt = [this](const queue::Item& it, double seconds, bool delivered, bool already_stored,
+                                const std::string& code) {
+      metrics_.record_attempt({it.kind, static_cast<std::int64_t>(it.size), seconds, delivered, already_stored, code});
+    };
+    if (!cfg.upload.bandwidth.unlimited()) {
+      p->limiter = std::make_unique<upload::RateLimiter>(cfg.upload.bandwidth);
+      p->ucfg.limiter = p->limiter.get();
+      log_.info(kCat, "bandwidth cap", {{"mbps_now", p->limiter->current_mbps()},
+                                        {"default_mbps", cfg.upload.bandwidth.default_mbps},
+                                        {"windows", static_cast<std::int64_t>(cfg.upload.bandwidth.windows.size())}});
+    }
+    p->uploader = std::make_unique<upload::Uploader>(p->ucfg, *queue_, spool_, p->cancel, log_,
+                                                     [this, raw](const queue::Item& it) { delivered(*raw, it); });
+    p->intake = std::make_unique<queue::Intake>(
+        spool_, *queue_, *p->verifier, log_, [raw] { raw->uploader->notify(); }, [raw] { return raw->cancel.requested(); });
+    p->intake->set_space_guard([this] { return has_room(); });
+    p->tasks = std::make_unique<report::TaskReporter>(cfg.data_dir + "/staging/@tasks", *p->intake, log_);
+    if (cfg.report.heartbeat_seconds > 0)
+      p->heartbeat = std::make_unique<report::Heartbeat>(heartbeat_options(cfg, p->ucfg), log_);
+    return p;
+  }
+
+  void start_pipeline(bool heartbeats) {
+    control_.attach(&pipe_->cancel, std::chrono::seconds(cfg_.upload.stop_grace_seconds));
+    pipe_->uploader->start();
+    if (heartbeats && pipe_->heartbeat) pipe_->heartbeat->start();
+  }
+
+  // Like the graceful stop, without exiting: in-flight uploads get upload.stop_grace_seconds,
+  // then every thread of the pipeline is joined and the pipeline destroyed. The queue stays.
+  void retire_pipeline() {
+    control_.attach(nullptr, std::chrono::seconds(cfg_.upload.stop_grace_seconds));
+    pipe_->cancel.request(std::chrono::seconds(cfg_.upload.stop_grace_seconds));
+    if (pipe_->heartbeat) pipe_->heartbeat->stop();
+    pipe_->uploader->join();
+    add_to_retired(*pipe_);
+    pipe_.reset();
+  }
+
+  void add_to_retired(const Pipeline& p) {
+    retired_uploaded_ += p.uploader->stats().uploaded.load();
+    retired_failed_ += p.uploader->stats().failed.load();
+  }
+
+  // SIGHUP: read and check the file; a bad config or a changed agent.id/data_dir keeps the
+  // running pipeline untouched. A good one replaces the pipeline (nothing queued is lost).
+  void reload() {
+    const std::int64_t now = queue::unix_now_ms();
+    log_.info(kCat, "reload requested: reading the config", {{"config", config_path_}});
+    config::Problems problems;
+    AgentConfig next = load_config(config_path_, problems);
+    auto refuse = [&](const std::string& key, const std::string& why) {
+      log_.error(kCat, "reload refused, the running config stays in effect: " + key + ": " + why,
+                 {{"key", key}, {"problem", why}, {"config", config_path_}});
+    };
+    if (!problems.empty()) {
+      for (const auto& e : problems.list()) refuse(e.field, e.message);
+      metrics_.record_reload(false, now);
+      return;
+    }
+    bool restart_needed = false;
+    if (next.data_dir != cfg_.data_dir) {
+      refuse("agent.data_dir", "changed from '" + cfg_.data_dir + "' to '" + next.data_dir + "'; restart the agent to use it");
+      restart_needed = true;
+    }
+    if (next.id != cfg_.id) {
+      refuse("agent.id", "changed from '" + cfg_.id + "' to '" + next.id + "'; restart the agent to use it");
+      restart_needed = true;
+    }
+    if (restart_needed) {
+      metrics_.record_reload(false, now);
+      return;
+    }
+    if (next.log.file != cfg_.log.file)
+      log_.warn(kCat, "log.file changed: the new file is used after a restart", {{"key", "log.file"}});
+    log_.info(kCat, "reload: stopping sources and uploads", {{"grace_seconds", cfg_.upload.stop_grace_seconds}});
+    retire_pipeline();
+    AgentConfig previous = cfg_;
+    cfg_ = std::move(next);
+    try {
+      pipe_ = build(cfg_);
+    } catch (const std::exception& e) {
+      log_.error(kCat, "reload failed while building the new sources; going back to the previous config",
+                 {{"error", e.what()}});
+      metrics_.record_reload(false, now);
+      cfg_ = std::move(previous);
+      pipe_ = build(cfg_);
+      start_pipeline(true);
+      return;
+    }
+    log::Level level = log::Level::info;
+    log::parse_level(cfg_.log.level, level);
+    log_.set_level(level);
+    start_pipeline(true);
+    if (cfg_.metrics.listen != previous.metrics.listen) {
+      metrics_server_.reset();
+      start_metrics();
+    }
+    std::vector<std::string> names;
+    for (const auto& spec : cfg_.sources) names.push_back(spec.name);
+    metrics_.keep_sources(names);
+    metrics_.record_reload(true, now);
+    log_.info(kCat, "config reloaded", {{"sources", static_cast<std::int64_t>(cfg_.sources.size())}});
+  }
+
+  // metrics.listen: the local /metrics endpoint. A port that cannot be bound is logged; uploads
+  // matter more than the metrics, so the run goes on without it.
+  void start_metrics() {
+    if (cfg_.metrics.listen.empty()) return;
+    auto at = metrics::parse_listen(cfg_.metrics.listen);
+    if (!at) return;  // load_config already refused it
+    auto server = metrics::Server::start(
+        *at,
+        [this, db = cfg_.queue_db()] {
+          auto snap = report::read_snapshot(db, queue::unix_now_ms());
+          return metrics_.render(snap ? *snap : report::Snapshot{}, snap ? std::string() : snap.error().to_string());
+        },
+        log_);
+    if (!server) {
+      log_.error(kCat, "metrics endpoint not started", {{"key", "metrics.listen"}, {"error", server.error().to_string()}});
+      return;
+    }
+    metrics_server_ = std::move(*server);
+  }
+
   void scan(sources::Source& src) {
     sources::SourceState state{src.name(), std::string(src.kind()), queue::unix_now_ms(), {}, src.poll_seconds(), {}};
     auto found = src.scan();
+    metrics_.record_scan(src.name(), found.ok(), queue::unix_now_ms());
     if (!found) {
       state.last_error = found.error().to_string();
       log_.warn(kCat, "scan failed", {{"source", src.name()}, {"error", state.last_error}});
     } else if (!found->empty()) {
-      auto s = intake_->admit(src, *found);
-      tasks_->report({src.name(), std::string(src.kind()), state.last_scan_at_ms, queue::unix_now_ms(),
-                      static_cast<std::int64_t>(found->size()), s});
+      auto s = pipe_->intake->admit(src, *found);
+      pipe_->tasks->report({src.name(), std::string(src.kind()), state.last_scan_at_ms, queue::unix_now_ms(),
+                            static_cast<std::int64_t>(found->size()), s});
       totals_.collected += s.collected;
       totals_.quarantined += s.quarantined;
       update_disk(s.storage_full);
@@ -194,25 +347,26 @@ class Runner {
   // Files still changing after a few rounds are being written and are left for the next run.
   void collect_once() {
     std::int64_t stable = 1;
-    for (const auto& src : sources_) stable = std::max(stable, src->stable_seconds());
-    for (int round = 0; round < 4 && !cancel_.requested(); ++round) {
+    for (const auto& src : pipe_->sources) stable = std::max(stable, src->stable_seconds());
+    for (int round = 0; round < 4 && !pipe_->cancel.requested(); ++round) {
       std::size_t pending = 0;
-      for (auto& src : sources_) {
+      for (auto& src : pipe_->sources) {
         scan(*src);
         pending += src->pending();
       }
       if (pending == 0) break;  // everything found so far is collected
-      if (cancel_.wait_for(std::chrono::milliseconds(stable * 1000 + 50))) break;
+      if (pipe_->cancel.wait_for(std::chrono::milliseconds(stable * 1000 + 50))) break;
     }
   }
 
-  void collect_forever() {
+  // Scans each source when it is due until a stop or reload request; returns which one.
+  RunControl::Wake collect_forever() {
     std::map<std::string, std::int64_t> next_at;
-    while (!cancel_.requested()) {
+    for (;;) {
       const std::int64_t now = sources::steady_now_ms();
       std::int64_t wake = now + 60'000;
-      for (std::size_t i = 0; i < sources_.size(); ++i) {
-        auto& src = *sources_[i];
+      for (std::size_t i = 0; i < pipe_->sources.size() && !control_.stop_requested(); ++i) {
+        auto& src = *pipe_->sources[i];
         auto& at = next_at[src.name()];
         if (at <= now) {
           scan(src);
@@ -220,69 +374,59 @@ class Runner {
         }
         wake = std::min(wake, at);
       }
-      cancel_.wait_for(std::chrono::milliseconds(std::max<std::int64_t>(1, wake - sources::steady_now_ms())));
+      auto w = control_.wait_for(std::chrono::milliseconds(std::max<std::int64_t>(1, wake - sources::steady_now_ms())));
+      if (w != RunControl::Wake::timeout) return w;
     }
   }
 
   // The heartbeat's own client: short timeouts, so a beat never holds up a stop for long.
-  report::HeartbeatOptions heartbeat_options() {
+  report::HeartbeatOptions heartbeat_options(const AgentConfig& cfg, const upload::UploadConfig& ucfg) {
     report::HeartbeatOptions h;
-    h.client = ucfg_.client;
+    h.client = ucfg.client;
     h.client.connect_timeout_seconds = std::min<long>(h.client.connect_timeout_seconds, 5);
     h.client.timeout_seconds = std::min<long>(h.client.timeout_seconds, 15);
-    h.interval_s = cfg_.report.heartbeat_seconds;
+    h.interval_s = cfg.report.heartbeat_seconds;
     h.version = LIGHTBOX_VERSION;
     h.config_path = config_path_;
-    h.queue_db = cfg_.queue_db();
+    h.queue_db = cfg.queue_db();
     h.spool_dir = spool_.spool_dir();
-    h.uploaded_totals = [this] {
-      const auto& st = uploader_->stats();
-      return std::pair<std::int64_t, std::int64_t>(st.uploaded.load() + st.already_stored.load(), st.bytes.load());
-    };
+    h.uploaded_totals = [this] { return metrics_.delivered_totals(); };  // the whole run, across reloads
     h.disk_full = [this] { return disk_full_.load(); };
     return h;
   }
 
-  void delivered(const queue::Item& claimed) {
+  void delivered(const Pipeline& p, const queue::Item& claimed) {
     queue::Item it = claimed;
     if (it.source.empty()) {
       // A recovered orphan may have been adopted by a source while it was uploading.
       if (auto fresh = queue_->find(it.sha256); fresh.ok() && *fresh) it = **fresh;
     }
-    auto found = by_name_.find(it.source);
-    if (found == by_name_.end()) return;  // a recovered spool orphan: no source file to touch
+    auto found = p.by_name.find(it.source);
+    if (found == p.by_name.end()) return;  // a recovered spool orphan, or a source a reload removed
     if (auto s = found->second->after_upload(it.rel_path, it.size); !s)
       log_.warn(kCat, "after_upload", {{"source", it.source}, {"path", it.rel_path}, {"error", s.error().to_string()}});
   }
 
-  const AgentConfig& cfg_;
+  AgentConfig cfg_;  // the config in effect; replaced by a reload (main thread only)
   log::Logger& log_;
   std::string config_path_;
+  RunControl& control_;
   int lock_fd_ = -1;
-  upload::Cancel cancel_;
   queue::Spool spool_;
-  verify::Verifier verifier_;
+  metrics::AgentMetrics metrics_;
   std::unique_ptr<queue::SqliteQueue> queue_;
   std::unique_ptr<sources::SeenStore> seen_;
-  std::vector<std::unique_ptr<sources::Source>> sources_;
-  std::map<std::string, sources::Source*> by_name_;
-  upload::UploadConfig ucfg_;
-  std::unique_ptr<upload::Uploader> uploader_;
-  std::unique_ptr<queue::Intake> intake_;
-  std::unique_ptr<report::TaskReporter> tasks_;  // collection_task records after each scan that found something
-  std::unique_ptr<upload::RateLimiter> limiter_;
   std::unique_ptr<HealthFile> health_;
-  std::unique_ptr<report::Heartbeat> heartbeat_;  // after the uploader: stopped before it goes away
+  std::unique_ptr<Pipeline> pipe_;
+  std::unique_ptr<metrics::Server> metrics_server_;  // after the queue: stopped before anything it reads
   queue::SelfCheckReport check_;
   std::atomic<bool> disk_full_{false};  // read by the heartbeat thread
   std::int64_t free_mb_ = -1;
+  std::int64_t retired_uploaded_ = 0, retired_failed_ = 0;  // totals of finished pipelines
   queue::IntakeStats totals_;
 };
 
-}  // namespace
-
-int run_command(const std::string& config_path, bool once) {
-  block_stop_signals();
+int run_impl(const std::string& config_path, bool once, RunControl& control, bool posix_signals) {
   config::Problems problems;
   AgentConfig cfg = load_config(config_path, problems);
   if (!problems.empty()) {
@@ -294,18 +438,40 @@ int run_command(const std::string& config_path, bool once) {
   log::Logger log(level, log::Sink{cfg.log.file, 64ull << 20, 5});
   http::GlobalInit curl;
   try {
-    Runner runner(cfg, log, config_path);
+    auto renewal = once ? nullptr : make_renewal(cfg, log);  // certificate renewal, hourly check
+    Runner runner(std::move(cfg), log, config_path, control);
     if (auto s = runner.open(); !s) {
       log.error(kCat, "cannot start", {{"error", s.error().to_string()}});
       std::cerr << "lightbox-agent: " << s.error().to_string() << "\n";
       return 1;
     }
+    if (renewal) renewal->start();
+    std::optional<StopSignals> signals;  // destroyed before the runner and the control
+    if (posix_signals) signals.emplace(control);
     return runner.run(once);
   } catch (const std::exception& e) {
     log.error(kCat, "fatal", {{"error", e.what()}});
     std::cerr << "lightbox-agent: " << e.what() << "\n";
     return 1;
   }
+}
+
+}  // namespace
+
+int run_command(const std::string& config_path, bool once) {
+#ifdef _WIN32
+  // Started by the SCM: the service host runs us (run_with_control) and answers its controls.
+  if (!once) {
+    if (int rc = run_as_windows_service(config_path); rc != kNotAService) return rc;
+  }
+#endif
+  block_stop_signals();
+  RunControl control;
+  return run_impl(config_path, once, control, true);
+}
+
+int run_with_control(const std::string& config_path, bool once, RunControl& control) {
+  return run_impl(config_path, once, control, false);
 }
 
 }  // namespace lightbox::agent::app

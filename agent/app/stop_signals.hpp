@@ -1,22 +1,23 @@
 #pragma once
-// SIGTERM/SIGINT become a Cancel request. Signals are blocked in every thread and received by
-// one thread in sigwait(), so no work happens inside a signal handler.
-#include <chrono>
+// SIGTERM/SIGINT become a stop request, SIGHUP a reload request, on a RunControl. Signals are
+// blocked in every thread and received by one thread in sigwait(), so no work happens inside a
+// signal handler.
 #include <thread>
 
-#include "agent/upload/cancel.hpp"
+#include "agent/app/run_control.hpp"
 
 namespace lightbox::agent::app {
 
-/// Blocks SIGTERM/SIGINT (and the private wake-up signal) for this thread and every thread it
-/// starts afterwards. Call first thing in a command, before any thread exists.
+/// Blocks SIGTERM/SIGINT/SIGHUP (and the private wake-up signal) for this thread and every thread
+/// it starts afterwards. Call first thing in a command, before any thread exists.
 void block_stop_signals();
 
-/// Owns the thread that waits for the signals. Destroy it before whatever `cancel` wakes.
+/// Owns the thread that waits for the signals. Destroy it before `control` goes away.
 class StopSignals {
  public:
-  /// In-flight transfers get `grace` to finish after a stop signal (`upload.stop_grace_seconds`).
-  explicit StopSignals(upload::Cancel& cancel, std::chrono::milliseconds grace = std::chrono::seconds(10));
+  /// SIGTERM/SIGINT -> control.request_stop() (grace: the run's upload.stop_grace_seconds);
+  /// SIGHUP -> control.request_reload().
+  explicit StopSignals(RunControl& control);
   ~StopSignals();
   StopSignals(const StopSignals&) = delete;
   StopSignals& operator=(const StopSignals&) = delete;

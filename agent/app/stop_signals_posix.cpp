@@ -11,6 +11,7 @@ sigset_t stop_set() {
   sigemptyset(&s);
   sigaddset(&s, SIGTERM);
   sigaddset(&s, SIGINT);
+  sigaddset(&s, SIGHUP);   // reload the config
   sigaddset(&s, SIGUSR1);  // our own "shut the watcher down" signal
   return s;
 }
@@ -22,14 +23,15 @@ void block_stop_signals() {
   pthread_sigmask(SIG_BLOCK, &s, nullptr);
 }
 
-StopSignals::StopSignals(upload::Cancel& cancel, std::chrono::milliseconds grace) {
-  thread_ = std::thread([&cancel, grace] {
+StopSignals::StopSignals(RunControl& control) {
+  thread_ = std::thread([&control] {
     sigset_t s = stop_set();
     for (;;) {
       int sig = 0;
       if (sigwait(&s, &sig) != 0) continue;
       if (sig == SIGUSR1) return;
-      cancel.request(grace);
+      if (sig == SIGHUP) control.request_reload();
+      else control.request_stop();
     }
   });
 }

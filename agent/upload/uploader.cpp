@@ -1,6 +1,7 @@
 #include "agent/upload/uploader.hpp"
 
 #include <algorithm>
+#include <chrono>
 
 #include "agent/upload/records_decision.hpp"
 #include "agent/verify/verifier.hpp"
@@ -38,6 +39,8 @@ Error hub_error(const http::Response& r) {
   Errc fallback = errc_from_http_status(static_cast<int>(r.status));
   if (j.is_object() && j.contains("error")) {
     Error e = Error::from_json(j);
+    // A code this agent does not know (a newer hub's, or "revoked") is read by its HTTP status.
+    if (e.code == Errc::internal && j["error"] != "internal") e.code = fallback;
     if (e.message.empty()) e.message = "hub answered " + std::to_string(r.status);
     return e;
   }
@@ -247,6 +250,7 @@ Uploader::Outcome Uploader::upload_one(http::Client& client, const queue::Item& 
   if (cfg_.limiter)
     throttle = [this](std::size_t n) { return cfg_.limiter->acquire(n, [this] { return cancel_.expired(); }); };
   // A records batch (from a view source) is POSTed; its hash travels in X-Lightbox-Batch.
+  const auto started = std::chrono::steady_clock::now();
   auto r = item.kind == "records"
                ? client.post_file(std::string(wire::kRecordsPath), spool_.path(item.sha256), records_headers(item), throttle)
                : client.put_file(std::string(wire::kObjectsPath) + item.sha256, spool_.path(item.sha256), headers,
@@ -259,6 +263,9 @@ Uploader::Outcome Uploader::upload_one(http::Client& client, const queue::Item& 
     log_.error(kCat, "cannot settle item", {{"id", item.id}, {"error", s.error().to_string()}});
     return {unreachable, false};
   }
+  if (cfg_.on_attempt)
+    cfg_.on_attempt(item, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+                    d.delivered, d.already_stored, d.settlement.error_code);
   if (d.delivered) {
     if (auto s = spool_.remove(item.sha256); !s) log_.warn(kCat, "spool cleanup", {{"error", s.error().to_string()}});
     (item.kind == "records" ? stats_.records : d.already_stored ? stats_.already_stored : stats_.uploaded)++;

@@ -27,6 +27,11 @@ struct UploadConfig {
   std::int64_t retry_max_ms = 300'000;
   http::ClientOptions client;  // base_url, CA, token, timeouts, X-Lightbox-Agent header
   RateLimiter* limiter = nullptr;  // shared bandwidth cap across workers; null = unlimited
+  /// Optional, called by a worker after each attempt is settled (the agent's /metrics): the item,
+  /// the transfer's wall time, whether the hub has it (and already had it), and the error code.
+  std::function<void(const queue::Item&, double seconds, bool delivered, bool already_stored,
+                     const std::string& error_code)>
+      on_attempt;
 };
 
 /// Totals of one run, for the --once summary.

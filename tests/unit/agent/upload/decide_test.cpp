@@ -70,6 +70,13 @@ TEST_CASE("4xx fails with the hub's JSON error and is not retried") {
   auto auth = upload::decide(item(), answer(401, "plain text"), cfg(), 1000, 0.5);
   CHECK(auth.settlement.to == queue::State::failed);
   CHECK(auth.settlement.error_code == "unauthorized");
+  // A code the agent does not know is read by its status; the hub's sentence is kept.
+  auto revoked = upload::decide(
+      item(), answer(403, R"j({"error":"revoked","message":"agent a1 was revoked","field":null})j"), cfg(), 1000, 0.5);
+  CHECK(revoked.settlement.error_code == "forbidden");
+  CHECK(revoked.settlement.error == "agent a1 was revoked");
+  auto internal = upload::decide(item(), answer(400, R"j({"error":"internal","message":"x"})j"), cfg(), 1000, 0.5);
+  CHECK(internal.settlement.error_code == "internal");
 }
 
 TEST_CASE("transient answers retry with backoff; Retry-After is honoured") {
