@@ -152,6 +152,9 @@ cat <<EOF
     demo/tls/             ca.crt (trust anchor), server.crt/key
   inspect again:  $AGENT status --config demo/agent.jsonc   (reads queue.db only; no token needed)
   the hub is stopped now; restart it with:  $HUB serve --config demo/hub.jsonc
+  the ops dashboard (中文 / English):  $HUB admin --config demo/hub.jsonc create-operator --name me
+                                     prints an lbo_ token; with the hub running, open
+                                     $HUB_URL/dashboard/ and paste it (trust demo/tls/ca.crt)
 EOF
 
 [ "$done_n" -gt 0 ] || lb_die "nothing was uploaded"
