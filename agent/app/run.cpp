@@ -152,10 +152,16 @@ class Runner {
       const auto& st = pipe_->uploader->stats();
       nlohmann::json summary{{"collected", totals_.collected}, {"uploaded", st.uploaded.load()},
                              {"already_stored", st.already_stored.load()}, {"records", st.records.load()}, {"quarantined", totals_.quarantined},
-                             {"failed", st.failed.load()}, {"bytes", st.bytes.load()},
+                             {"failed", st.failed.load()}, {"refused", st.refused.load()}, {"bytes", st.bytes.load()},
                              {"seconds", std::round(secs * 1000) / 1000}};
       std::cout << summary.dump() << std::endl;
       add_to_retired(*pipe_);
+      if (st.refused.load() > 0) {
+        // The items stay queued for the next run; the exit code says this run could not deliver.
+        log_.error(kCat, "the hub refused this agent's credential; queued items wait for the next run",
+                   {{"refused", st.refused.load()}});
+        return 1;
+      }
     }
     log_.info(kCat, control_.stop_requested() ? "stopped" : "finished",
               {{"uploaded", retired_uploaded_}, {"failed", retired_failed_}, {"seconds", secs}});

@@ -113,6 +113,14 @@ Decision decide(const queue::Item& item, const Result<http::Response>& r, const 
     d.settlement = retry_later(item, cfg, now, u01, resp.retry_after_seconds, hub_error(resp));
     return d;
   }
+  if (st == 401 || st == 403) {
+    // A refused credential (wrong, revoked or expired token or certificate, another agent's id)
+    // is about this agent, not this item: the item waits, the uploader pauses, and uploads go on
+    // by themselves once an operator fixes the credential (new token, enroll again).
+    d.settlement = retry_later(item, cfg, now, u01, resp.retry_after_seconds, hub_error(resp));
+    d.credential_refused = true;
+    return d;
+  }
   if (st >= 400) {
     d.settlement = failed(hub_error(resp));  // the hub said no; a person has to look
     return d;
@@ -189,7 +197,15 @@ void Uploader::work(int index) {
       }
       const Outcome out = upload_one(client, **claimed, cautious, rng);
       cautious = !out.delivered;
-      const bool transient = out.unreachable;
+      const bool transient = out.unreachable || out.refused;
+      if (out.refused) {
+        std::lock_guard lock(mu_);
+        if (drain_) {
+          // --once: waiting cannot help within this run; stop, leaving the items queued.
+          stop_ = true;
+          ++generation_;
+        }
+      }
       {
         std::lock_guard lock(mu_);
         --in_flight_;
@@ -261,7 +277,7 @@ Uploader::Outcome Uploader::upload_one(http::Client& client, const queue::Item& 
   const bool unreachable = !r.ok() && r.error().code != Errc::cancelled && r.error().code != Errc::io_error;
   if (auto s = queue_.settle(item.id, queue::State::uploading, d.settlement, now); !s) {
     log_.error(kCat, "cannot settle item", {{"id", item.id}, {"error", s.error().to_string()}});
-    return {unreachable, false};
+    return {unreachable, false, false};
   }
   if (cfg_.on_attempt)
     cfg_.on_attempt(item, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
@@ -276,13 +292,19 @@ Uploader::Outcome Uploader::upload_one(http::Client& client, const queue::Item& 
     ++stats_.failed;
     log_.error(kCat, "upload failed", {{"id", item.id}, {"path", item.rel_path}, {"error", d.settlement.error_code},
                                        {"message", d.settlement.error}});
+  } else if (d.credential_refused) {
+    ++stats_.refused;
+    log_.error(kCat, "the hub refused this agent's credential: uploads pause until it is fixed (a new token, "
+                     "or enroll again); nothing is dropped",
+               {{"id", item.id}, {"error", d.settlement.error_code}, {"message", d.settlement.error},
+                {"retry_in_ms", d.settlement.next_attempt_at - now}});
   } else if (d.settlement.error_code != "cancelled") {
     ++stats_.retried;
     log_.warn(kCat, "upload will be retried", {{"id", item.id}, {"path", item.rel_path},
                                                 {"error", d.settlement.error_code}, {"message", d.settlement.error},
                                                 {"retry_in_ms", d.settlement.next_attempt_at - now}});
   }
-  return {unreachable, d.delivered};
+  return {unreachable, d.delivered, d.credential_refused};
 }
 
 }  // namespace lightbox::agent::upload

@@ -39,6 +39,7 @@ struct UploadStats {
   std::atomic<std::int64_t> uploaded{0};
   std::atomic<std::int64_t> already_stored{0};
   std::atomic<std::int64_t> failed{0};
+  std::atomic<std::int64_t> refused{0};  // answers 401/403: the hub refused this agent's credential
   std::atomic<std::int64_t> retried{0};
   std::atomic<std::int64_t> bytes{0};
   std::atomic<std::int64_t> records{0};  // record batches delivered (not in uploaded/already_stored)
@@ -49,6 +50,7 @@ struct Decision {
   queue::Settlement settlement;
   bool delivered = false;              // receipt accepted: delete spool copy, apply after_upload
   bool already_stored = false;
+  bool credential_refused = false;     // 401/403: the hub refuses who we are, not this item
 };
 /// Maps a transport result or HTTP answer to a settlement. `u01` is the jitter draw.
 Decision decide(const queue::Item& item, const Result<http::Response>& r, const UploadConfig& cfg,
@@ -80,6 +82,7 @@ class Uploader {
   struct Outcome {
     bool unreachable = false;  // no HTTP answer at all
     bool delivered = false;
+    bool refused = false;      // the hub refused our credential (401/403)
   };
   /// Uploads and settles one item. `cautious` sends "Expect: 100-continue".
   Outcome upload_one(http::Client& client, const queue::Item& item, bool cautious, std::mt19937_64& rng);

@@ -197,13 +197,18 @@ grep -q "^FAIL hub credential: REVOKED: agent agent-1 was revoked" "$WORK/check2
   it_fail "check does not report the revocation: $(cat "$WORK/check2.out")"
 "$LIGHTBOX_CORPUS" "$WORK/corpus3" --ct-slices 1 --seed 11 >/dev/null 2>&1 || it_fail "third corpus"
 cp -r "$WORK/corpus3/." "$WORK/src1/"
-"$AGENT" run --config "$CONF" --once >"$WORK/run3.json" 2>"$WORK/logs/agent-run3.log" || true
+rc=0
+"$AGENT" run --config "$CONF" --once >"$WORK/run3.json" 2>"$WORK/logs/agent-run3.log" || rc=$?
+it_eq "$rc" 1 "exit code of run --once when the hub refuses the credential"
 [ "$(lb_json "$WORK/run3.json" '.uploaded')" = 0 ] || it_fail "a revoked agent uploaded: $(cat "$WORK/run3.json")"
-[ "$(lb_json "$WORK/run3.json" '.failed')" -ge 1 ] || it_fail "uploads of a revoked agent did not fail: $(cat "$WORK/run3.json")"
+[ "$(lb_json "$WORK/run3.json" '.refused')" -ge 1 ] || it_fail "uploads of a revoked agent were not refused: $(cat "$WORK/run3.json")"
+it_eq "$(lb_json "$WORK/run3.json" '.failed')" 0 "items failed by the refusal (they stay queued)"
 grep -q "agent agent-1 was revoked" "$WORK/logs/agent-run3.log" || it_fail "agent log does not say it was revoked"
 it_status "$CONF" "$WORK/status.json"
 [ "$(jq '[.. | strings | select(test("agent agent-1 was revoked"))] | length' "$WORK/status.json")" -ge 1 ] ||
   it_fail "status does not show the revocation"
+[ "$(jq '.queue.verified' "$WORK/status.json")" -ge 1 ] || it_fail "refused items are not waiting in the queue"
+it_eq "$(jq '.queue.failed' "$WORK/status.json")" 0 "failed items after the refusal"
 if "$AGENT" renew --config "$CONF" >"$WORK/renew2.out" 2>&1; then it_fail "a revoked agent renewed"; fi
 grep -q "this agent was revoked" "$WORK/renew2.out" || it_fail "renew refusal: $(cat "$WORK/renew2.out")"
 
@@ -223,4 +228,16 @@ if "$HUB" check --config "$WORK/hub-badca.jsonc" >"$WORK/hubcheck.out" 2>&1; the
 grep -q "^enroll.ca_key_file: .*does not match" "$WORK/hubcheck.out" || it_fail "hub check output: $(cat "$WORK/hubcheck.out")"
 "$HUB" check --config "$HUB_CONFIG" >/dev/null 2>&1 || it_fail "hub check fails on the working config"
 
-it_pass "enroll → mTLS upload without token → renew → token reuse/expiry refused → revoke → 403 revoked"
+# Re-admitted with a new token: what waited in the queue goes up without any requeue.
+waiting=$(jq '.queue.verified' "$WORK/status.json")
+TOKEN4=$(it_admin enroll-token --institution hosp-a --agent agent-1) || it_fail "enroll-token for re-admission"
+"$AGENT" enroll --config "$CONF" --hub "$HUB_URL" --token "$TOKEN4" >"$WORK/enroll4.out" 2>&1 ||
+  it_fail "re-enrolling a revoked agent failed: $(cat "$WORK/enroll4.out")"
+"$AGENT" run --config "$CONF" --once >"$WORK/run4.json" 2>"$WORK/logs/agent-run4.log" ||
+  it_fail "run after re-enrolling failed: $(cat "$WORK/run4.json")"
+it_eq "$(( $(lb_json "$WORK/run4.json" '.uploaded') + $(lb_json "$WORK/run4.json" '.already_stored') ))" "$waiting" \
+  "items delivered after re-enrolling (those that waited)"
+it_status "$CONF" "$WORK/status4.json"
+it_eq "$(jq '.queue.verified + .queue.failed' "$WORK/status4.json")" 0 "items still waiting or failed"
+
+it_pass "enroll → mTLS upload without token → renew → token reuse/expiry refused → revoke → 403 revoked → re-enroll delivers the queue"

@@ -67,15 +67,24 @@ TEST_CASE("4xx fails with the hub's JSON error and is not retried") {
   CHECK(d.settlement.to == queue::State::failed);
   CHECK(d.settlement.error_code == "rejected");
   CHECK(d.settlement.error == "missing (0020,000D)");
+  CHECK_FALSE(d.credential_refused);
+}
+
+TEST_CASE("a refused credential (401/403) keeps the item queued and flags the refusal") {
   auto auth = upload::decide(item(), answer(401, "plain text"), cfg(), 1000, 0.5);
-  CHECK(auth.settlement.to == queue::State::failed);
+  CHECK(auth.settlement.to == queue::State::verified);
+  CHECK(auth.settlement.next_attempt_at > 1000);
+  CHECK(auth.credential_refused);
   CHECK(auth.settlement.error_code == "unauthorized");
   // A code the agent does not know is read by its status; the hub's sentence is kept.
   auto revoked = upload::decide(
       item(), answer(403, R"j({"error":"revoked","message":"agent a1 was revoked","field":null})j"), cfg(), 1000, 0.5);
+  CHECK(revoked.settlement.to == queue::State::verified);
+  CHECK(revoked.credential_refused);
   CHECK(revoked.settlement.error_code == "forbidden");
   CHECK(revoked.settlement.error == "agent a1 was revoked");
   auto internal = upload::decide(item(), answer(400, R"j({"error":"internal","message":"x"})j"), cfg(), 1000, 0.5);
+  CHECK(internal.settlement.to == queue::State::failed);
   CHECK(internal.settlement.error_code == "internal");
 }
 
