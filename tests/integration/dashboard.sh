@@ -40,10 +40,11 @@ OPS=$(it_admin create-operator --name ops-li)
 it_admin create-operator --name ops-wang --json >"$WORK/op.json"
 it_eq "$(jq -r .role "$WORK/op.json")" ops "create-operator --json role"
 
-# agent-a1: a real agent, one beat a second.
+# agent-a1: a real agent, one beat every 3 s (offline only after 9 s without one: on a loaded
+# 2-core CI machine a 1 s interval let a late beat flip it offline for a moment).
 CFG=$(it_agent_config agent-a1 "$WORK/corpus")
-sed -i 's|^  "log": {|  "report": {"heartbeat_seconds": 1},\n  "log": {|' "$CFG"
-grep -q '"heartbeat_seconds": 1' "$CFG" || it_fail "could not add the report section to $CFG"
+sed -i 's|^  "log": {|  "report": {"heartbeat_seconds": 3},\n  "log": {|' "$CFG"
+grep -q '"heartbeat_seconds": 3' "$CFG" || it_fail "could not add the report section to $CFG"
 AGENT_PIDFILE=$WORK/run/agent.pid
 IT_PIDS+=("$AGENT_PIDFILE")
 LIGHTBOX_AGENT_TOKEN=$TOK_A1 lb_start lightbox-agent "$AGENT_PIDFILE" "$WORK/logs/agent.log" \
