@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <sys/stat.h>
 
+#include "common/clock/clock.hpp"
 #include "common/fsio/atomic_file.hpp"
 
 namespace lightbox::agent::enroll {
@@ -26,14 +27,7 @@ std::int64_t unix_now() {
       .count();
 }
 
-std::string iso_time(std::int64_t unix_seconds) {
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string iso_time(std::int64_t unix_seconds) { return clock::iso_utc(unix_seconds * 1000); }
 
 bool identity_exists(const std::string& dir) {
   IdentityPaths p{dir};

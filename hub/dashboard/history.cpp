@@ -4,16 +4,11 @@
 #include <ctime>
 #include <map>
 
+#include "common/clock/clock.hpp"
+
 namespace lightbox::hub::dashboard {
 
-std::string iso_utc(std::int64_t ms) {
-  std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string iso_utc(std::int64_t ms) { return clock::iso_utc(ms); }
 
 History downsample(const std::vector<fleet::Beat>& beats, std::int64_t since_ms, std::int64_t until_ms,
                    std::size_t max_points) {

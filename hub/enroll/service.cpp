@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <ctime>
 
+#include "common/clock/clock.hpp"
 #include "common/crypto/pki.hpp"
 #include "common/hash/sha256.hpp"
 
@@ -18,14 +19,7 @@ bool is_agent_id(const std::string& s) {
 
 }  // namespace
 
-std::string iso_utc(std::int64_t unix_seconds) {
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string iso_utc(std::int64_t unix_seconds) { return clock::iso_utc(unix_seconds * 1000); }
 
 nlohmann::json Enrolled::to_json() const {
   return {{"agent", agent},

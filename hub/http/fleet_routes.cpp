@@ -3,6 +3,7 @@
 // rule are hub/fleet.
 #include <chrono>
 
+#include "common/clock/clock.hpp"
 #include "hub/http/api.hpp"
 
 namespace lightbox::hub::http {
@@ -21,14 +22,7 @@ std::int64_t now_ms() {
       .count();
 }
 
-std::string iso(std::int64_t ms) {
-  std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string iso(std::int64_t ms) { return clock::iso_utc(ms); }
 
 Response fleet_disabled() {
   return Response::error(fail(Errc::not_found, "fleet endpoints are not enabled"));

@@ -6,23 +6,13 @@
 #include <deque>
 #include <mutex>
 
+#include "common/clock/clock.hpp"
 #include "common/sqlite/db.hpp"
 #include "hub/index/sqlite_schema.hpp"
 
 namespace lightbox::hub::index {
 
-std::string utc_now_iso() {
-  using namespace std::chrono;
-  auto now = system_clock::now();
-  std::time_t t = system_clock::to_time_t(now);
-  auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-  return buf;
-}
+std::string utc_now_iso() { return clock::iso_utc_ms(clock::now_ms()); }
 
 namespace {
 
