@@ -49,7 +49,13 @@ Response Response::json(int status, const nlohmann::json& j) {
   return r;
 }
 
-Response Response::error(const Error& e) { return json(http_status(e.code), e.to_json()); }
+Response Response::error(const Error& e) {
+  Response r = json(http_status(e.code), e.to_json());
+  // A full store does not empty itself in seconds: tell clients not to come back at once
+  // (the agent waits at least this long, capped by its own retry_max_seconds).
+  if (e.code == Errc::storage_full) r.headers.emplace_back("Retry-After", "30");
+  return r;
+}
 
 std::string url_decode(std::string_view s) {
   std::string out;

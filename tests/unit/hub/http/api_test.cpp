@@ -72,6 +72,9 @@ TEST_CASE("query parsing and url decoding") {
 TEST_CASE("errors map to status and the JSON error body") {
   auto r = Response::error(fail(Errc::storage_full, "disk full"));
   CHECK(r.status == 507);
+  REQUIRE(r.headers.size() == 1);
+  CHECK(r.headers[0] == std::pair<std::string, std::string>{"Retry-After", "30"});
+  CHECK(Response::error(fail(Errc::invalid_argument, "x")).headers.empty());
   CHECK(test::json_of(r) ==
         nlohmann::json{{"error", "storage_full"}, {"message", "disk full"}, {"field", nullptr}});
   CHECK(Response::error(fail(Errc::hash_mismatch, "x")).status == 400);
