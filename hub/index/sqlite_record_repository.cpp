@@ -3,6 +3,7 @@
 #include <mutex>
 
 #include "common/sqlite/db.hpp"
+#include "common/sqlite/reader_pool.hpp"
 #include "hub/index/record_schema.hpp"
 #include "hub/index/sqlite_schema.hpp"
 
@@ -108,32 +109,10 @@ struct SqliteRecordRepository::Impl {
   std::string path;
   std::mutex writer_mu;
   sqlite::Db writer;
-  std::mutex readers_mu;
-  std::vector<std::unique_ptr<sqlite::Db>> readers;
+  sqlite::ReaderPool readers;
 
-  Impl(std::string p, sqlite::Db w) : path(std::move(p)), writer(std::move(w)) {}
+  Impl(std::string p, sqlite::Db w) : path(std::move(p)), writer(std::move(w)), readers(path) {}
 
-  // Runs `fn(Db&)` on a pooled read connection.
-  template <class Fn>
-  auto with_reader(Fn&& fn) -> decltype(fn(std::declval<sqlite::Db&>())) {
-    std::unique_ptr<sqlite::Db> db;
-    {
-      std::lock_guard lock(readers_mu);
-      if (!readers.empty()) {
-        db = std::move(readers.back());
-        readers.pop_back();
-      }
-    }
-    if (!db) {
-      auto opened = sqlite::Db::open(path);
-      if (!opened) return std::move(opened).error();
-      db = std::make_unique<sqlite::Db>(std::move(*opened));
-    }
-    auto r = fn(*db);
-    std::lock_guard lock(readers_mu);
-    readers.push_back(std::move(db));
-    return r;
-  }
 
   // The statements of one batch, prepared once.
   struct BatchStmts {
@@ -235,7 +214,7 @@ Result<std::vector<PutOutcome>> SqliteRecordRepository::put_records(
 Result<std::vector<StoredRecord>> SqliteRecordRepository::versions(const std::string& institution,
                                                                    const std::string& kind,
                                                                    const std::string& key) {
-  return impl_->with_reader([&](sqlite::Db& db) -> Result<std::vector<StoredRecord>> {
+  return impl_->readers.with([&](sqlite::Db& db) -> Result<std::vector<StoredRecord>> {
     auto st = db.prepare(std::string("SELECT ") + std::string(kRecordColumns) +
                          "FROM records r LEFT JOIN record_heads h ON h.institution=r.institution AND "
                          "h.kind=r.kind AND h.key=r.key WHERE r.institution=? AND r.kind=? AND r.key=? "
@@ -249,7 +228,7 @@ Result<std::vector<StoredRecord>> SqliteRecordRepository::versions(const std::st
 Result<std::optional<StoredRecord>> SqliteRecordRepository::current(const std::string& institution,
                                                                     const std::string& kind,
                                                                     const std::string& key) {
-  return impl_->with_reader([&](sqlite::Db& db) -> Result<std::optional<StoredRecord>> {
+  return impl_->readers.with([&](sqlite::Db& db) -> Result<std::optional<StoredRecord>> {
     auto st =
         db.prepare(std::string("SELECT ") + std::string(kRecordColumns) +
                    "FROM record_heads h JOIN records r ON r.institution=h.institution AND r.kind=h.kind "
@@ -265,7 +244,7 @@ Result<std::optional<StoredRecord>> SqliteRecordRepository::current(const std::s
 
 Result<std::vector<StoredRecord>> SqliteRecordRepository::list_current(const std::string& institution,
                                                                        const RecordQuery& q) {
-  return impl_->with_reader([&](sqlite::Db& db) -> Result<std::vector<StoredRecord>> {
+  return impl_->readers.with([&](sqlite::Db& db) -> Result<std::vector<StoredRecord>> {
     std::string sql = std::string("SELECT ") + std::string(kRecordColumns) +
                       "FROM record_heads h JOIN records r ON r.institution=h.institution AND r.kind=h.kind "
                       "AND r.key=h.key AND r.version=h.version WHERE h.institution=?1 AND h.kind=?2 ";
@@ -283,7 +262,7 @@ Result<std::vector<StoredRecord>> SqliteRecordRepository::list_current(const std
 Result<std::vector<StudySummary>> SqliteRecordRepository::find_studies(
     const std::string& institution, const std::vector<std::string>& study_uids,
     const std::string& accession_number) {
-  return impl_->with_reader([&](sqlite::Db& db) -> Result<std::vector<StudySummary>> {
+  return impl_->readers.with([&](sqlite::Db& db) -> Result<std::vector<StudySummary>> {
     std::string sql =
         "SELECT s.study_uid,s.patient_id,s.patient_name,s.study_date,s.accession_number,s.institution,"
         "(SELECT count(*) FROM series se WHERE se.institution=s.institution AND se.study_uid=s.study_uid),"

@@ -8,6 +8,7 @@
 
 #include "common/clock/clock.hpp"
 #include "common/sqlite/db.hpp"
+#include "common/sqlite/reader_pool.hpp"
 #include "hub/index/sqlite_schema.hpp"
 
 namespace lightbox::hub::index {
@@ -42,8 +43,7 @@ struct SqliteRepository::Impl {
   std::mutex writer_mu;
   sqlite::Db writer;
 
-  std::mutex readers_mu;
-  std::vector<std::unique_ptr<sqlite::Db>> readers;
+  sqlite::ReaderPool readers;
 
   std::mutex batch_mu;
   std::condition_variable batch_cv;
@@ -51,29 +51,8 @@ struct SqliteRepository::Impl {
   bool leader_active = false;
   std::uint64_t commits = 0;
 
-  Impl(std::string p, sqlite::Db w) : path(std::move(p)), writer(std::move(w)) {}
+  Impl(std::string p, sqlite::Db w) : path(std::move(p)), writer(std::move(w)), readers(path) {}
 
-  // Runs `fn(Db&)` on a pooled read connection.
-  template <class Fn>
-  auto with_reader(Fn&& fn) -> decltype(fn(std::declval<sqlite::Db&>())) {
-    std::unique_ptr<sqlite::Db> db;
-    {
-      std::lock_guard lock(readers_mu);
-      if (!readers.empty()) {
-        db = std::move(readers.back());
-        readers.pop_back();
-      }
-    }
-    if (!db) {
-      auto opened = sqlite::Db::open(path);
-      if (!opened) return std::move(opened).error();
-      db = std::make_unique<sqlite::Db>(std::move(*opened));
-    }
-    auto r = fn(*db);
-    std::lock_guard lock(readers_mu);
-    readers.push_back(std::move(db));
-    return r;
-  }
 
   Result<RecordResult> apply(const ObjectRecord& rec, const std::string& now);
   void run_batch(std::vector<Pending*>& batch);
@@ -296,7 +275,7 @@ Status SqliteRepository::revoke_agent(const std::string& agent) {
 }
 
 Result<std::vector<AgentInfo>> SqliteRepository::list_agents() {
-  return impl_->with_reader([](sqlite::Db& db) -> Result<std::vector<AgentInfo>> {
+  return impl_->readers.with([](sqlite::Db& db) -> Result<std::vector<AgentInfo>> {
     auto st = db.prepare("SELECT id,institution,revoked,created_at FROM agents ORDER BY id");
     if (!st) return std::move(st).error();
     std::vector<AgentInfo> out;
@@ -311,7 +290,7 @@ Result<std::vector<AgentInfo>> SqliteRepository::list_agents() {
 }
 
 Result<Credential> SqliteRepository::find_credential(const std::string& token_sha256) {
-  return impl_->with_reader([&](sqlite::Db& db) -> Result<Credential> {
+  return impl_->readers.with([&](sqlite::Db& db) -> Result<Credential> {
     auto st = db.prepare("SELECT id,institution,revoked FROM agents WHERE token_sha256=?");
     if (!st) return std::move(st).error();
     st->bind(1, token_sha256);
@@ -354,7 +333,7 @@ Status SqliteRepository::revoke_operator(const std::string& name) {
 }
 
 Result<std::vector<OperatorInfo>> SqliteRepository::list_operators() {
-  return impl_->with_reader([](sqlite::Db& db) -> Result<std::vector<OperatorInfo>> {
+  return impl_->readers.with([](sqlite::Db& db) -> Result<std::vector<OperatorInfo>> {
     auto st = db.prepare("SELECT name,revoked,created_at FROM operators ORDER BY name");
     if (!st) return std::move(st).error();
     std::vector<OperatorInfo> out;
@@ -369,7 +348,7 @@ Result<std::vector<OperatorInfo>> SqliteRepository::list_operators() {
 }
 
 Result<std::vector<Institution>> SqliteRepository::list_institutions() {
-  return impl_->with_reader([](sqlite::Db& db) -> Result<std::vector<Institution>> {
+  return impl_->readers.with([](sqlite::Db& db) -> Result<std::vector<Institution>> {
     auto st = db.prepare("SELECT id,name,created_at FROM institutions ORDER BY id");
     if (!st) return std::move(st).error();
     std::vector<Institution> out;
@@ -384,7 +363,7 @@ Result<std::vector<Institution>> SqliteRepository::list_institutions() {
 }
 
 Result<ObjectInfo> SqliteRepository::find_object(const std::string& sha256, const std::string& institution) {
-  return impl_->with_reader([&](sqlite::Db& db) -> Result<ObjectInfo> {
+  return impl_->readers.with([&](sqlite::Db& db) -> Result<ObjectInfo> {
     auto st = db.prepare(
         "SELECT o.sha256,o.size,o.kind,o.content_type,o.filename,o.stored_at FROM objects o WHERE o.sha256=? "
         "AND EXISTS(SELECT 1 FROM object_senders s WHERE s.sha256=o.sha256 AND s.institution=?)");
@@ -432,7 +411,7 @@ StudySummary read_summary(const sqlite::Stmt& st) {
 
 Result<std::vector<StudySummary>> SqliteRepository::list_studies(const std::string& institution,
                                                                  const StudyQuery& q) {
-  return impl_->with_reader([&](sqlite::Db& db) -> Result<std::vector<StudySummary>> {
+  return impl_->readers.with([&](sqlite::Db& db) -> Result<std::vector<StudySummary>> {
     std::string sql(kStudySelect);
     sql +=
         "WHERE s.institution=?1 AND (?2='' OR s.patient_id=?2) ORDER BY s.study_date DESC, s.study_uid "
@@ -453,7 +432,7 @@ Result<std::vector<StudySummary>> SqliteRepository::list_studies(const std::stri
 
 Result<StudyDetail> SqliteRepository::get_study(const std::string& institution,
                                                 const std::string& study_uid) {
-  return impl_->with_reader([&](sqlite::Db& db) -> Result<StudyDetail> {
+  return impl_->readers.with([&](sqlite::Db& db) -> Result<StudyDetail> {
     StudyDetail d;
     {
       auto st = db.prepare(std::string(kStudySelect) + "WHERE s.institution=?1 AND s.study_uid=?2");

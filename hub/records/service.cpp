@@ -237,28 +237,22 @@ Result<nlohmann::json> RecordService::exam(const std::string& institution, const
 Result<nlohmann::json> RecordService::list_exams(const std::string& institution,
                                                  const std::string& patient_id, std::int64_t limit,
                                                  std::int64_t offset) {
-  index::RecordQuery q;
-  q.kind = "exam";
-  if (!patient_id.empty()) {
-    q.by = index::LinkField::patient_id;
-    q.value = patient_id;
-  }
-  q.limit = limit;
-  q.offset = offset;
-  auto found = repo_.list_current(institution, q);
-  if (!found) return std::move(found).error();
-  nlohmann::json arr = nlohmann::json::array();
-  for (const auto& r : *found) arr.push_back(to_json(r));
-  return nlohmann::json{{"exams", std::move(arr)}};
+  return list_current(institution, "exam", index::LinkField::patient_id, patient_id, limit, offset, "exams");
 }
 
 Result<nlohmann::json> RecordService::list_tasks(const std::string& institution, const std::string& source,
                                                  std::int64_t limit, std::int64_t offset) {
+  return list_current(institution, "collection_task", index::LinkField::source, source, limit, offset, "tasks");
+}
+
+Result<nlohmann::json> RecordService::list_current(const std::string& institution, const std::string& kind,
+                                                   index::LinkField by, const std::string& value,
+                                                   std::int64_t limit, std::int64_t offset, const char* key) {
   index::RecordQuery q;
-  q.kind = "collection_task";
-  if (!source.empty()) {
-    q.by = index::LinkField::source;
-    q.value = source;
+  q.kind = kind;
+  if (!value.empty()) {  // an empty filter lists them all
+    q.by = by;
+    q.value = value;
   }
   q.limit = limit;
   q.offset = offset;
@@ -266,7 +260,7 @@ Result<nlohmann::json> RecordService::list_tasks(const std::string& institution,
   if (!found) return std::move(found).error();
   nlohmann::json arr = nlohmann::json::array();
   for (const auto& r : *found) arr.push_back(to_json(r));
-  return nlohmann::json{{"tasks", std::move(arr)}};
+  return nlohmann::json{{key, std::move(arr)}};
 }
 
 }  // namespace lightbox::hub::records

@@ -53,6 +53,10 @@ class RecordService {
   Result<std::optional<index::StoredRecord>> first_current(const std::string& institution,
                                                            const std::string& kind, index::LinkField by,
                                                            const std::string& value);
+  /// Current records of `kind`, filtered by `by` = `value` unless `value` is empty, as {key: [...]}.
+  Result<nlohmann::json> list_current(const std::string& institution, const std::string& kind, index::LinkField by,
+                                      const std::string& value, std::int64_t limit, std::int64_t offset,
+                                      const char* key);
 
   index::RecordRepository& repo_;
   log::Logger& log_;

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "agent/sources/ftp/stability.hpp"
+#include "tests/unit/agent/sources/config_problems.hpp"
 
 using namespace lightbox;
 using namespace lightbox::agent::sources;
@@ -12,21 +13,10 @@ namespace {
 
 // Parses sources[0] of `text` as an ftp source; returns every problem as "path: message" lines.
 std::string problems_of(const std::string& text, FtpConfig* out = nullptr) {
-  config::Problems problems;
-  auto j = config::load_text(text, problems);
-  REQUIRE(j);
-  config::Node root(*j, "", problems);
-  auto items = root.items("sources", true);
-  REQUIRE(items.size() == 1);
   FtpConfig base;
   base.name = "ftp";
-  auto cfg = parse_ftp_config(items[0], base);
-  std::string name, kind;
-  items[0].get("name", name);
-  items[0].get("kind", kind);
-  items[0].finish();
-  if (out) *out = cfg;
-  return problems.to_string();
+  return test::config_problems(
+      text, base, [](config::Node& n, const FtpConfig& b) { return parse_ftp_config(n, b); }, out);
 }
 
 }  // namespace

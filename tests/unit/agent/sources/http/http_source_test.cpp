@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include "tests/unit/agent/sources/config_problems.hpp"
+
 using namespace lightbox;
 using namespace lightbox::agent::sources;
 using namespace lightbox::agent::sources::http;
@@ -9,21 +11,10 @@ using namespace lightbox::agent::sources::http;
 namespace {
 
 std::string problems_of(const std::string& text, HttpConfig* out = nullptr) {
-  config::Problems problems;
-  auto j = config::load_text(text, problems);
-  REQUIRE(j);
-  config::Node root(*j, "", problems);
-  auto items = root.items("sources", true);
-  REQUIRE(items.size() == 1);
   HttpConfig base;
   base.name = "web";
-  auto cfg = parse_http_config(items[0], base);
-  std::string name, kind;
-  items[0].get("name", name);
-  items[0].get("kind", kind);
-  items[0].finish();
-  if (out) *out = cfg;
-  return problems.to_string();
+  return test::config_problems(
+      text, base, [](config::Node& n, const HttpConfig& b) { return parse_http_config(n, b); }, out);
 }
 
 }  // namespace
